@@ -1,0 +1,37 @@
+# SPDX-License-Identifier: GPL-2.0
+# RAMM, a RAM market for Linux: the entry points.  The work is done by the
+# scripts in scripts/; everything they generate goes to build/.
+#
+#   make demo       build and boot the RAMM kernel, run the demo programs
+#   make check      everything: host tests, kernels, the guest's tests
+#   make kernel     build/bzImage (the debug RAMM kernel)
+#   make initramfs  build/initramfs.cpio.gz
+#   make source     build/linux: Debian's 6.1 with the series applied
+#   make deps       install the Debian packages that are missing
+#   make clean      remove build/ and out/
+
+S := scripts
+
+.PHONY: all check demo deps source kernel initramfs clean
+all: check
+
+check:
+	@$(S)/check.sh
+
+demo:
+	@$(S)/demo.sh
+
+deps:
+	@$(S)/deps.sh
+
+source: deps
+	@$(S)/source.sh
+
+kernel: source
+	@$(S)/kernel.sh debug
+
+initramfs: kernel
+	@$(S)/initramfs.sh
+
+clean:
+	rm -rf build out

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Install the Debian packages RAMM needs, only those that are missing.
+# Not root: name the missing packages and the command that installs them.
+. "$(dirname "$0")/lib.sh"
+
+PACKAGES=(
+	# kernel source and build
+	linux-source-6.1 gcc make bc flex bison libelf-dev libssl-dev
+	xz-utils cpio ccache perl
+	# guest
+	qemu-system-x86 busybox-static
+	# userspace library and its tests
+	g++ cmake libfmt-dev libgtest-dev
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+			grep -q 'install ok installed'; then
+		missing+=("$p")
+	fi
+done
+
+((${#missing[@]} == 0)) && exit 0
+
+if [[ $(id -u) != 0 ]]; then
+	cat >&2 <<MSG
+error: missing Debian packages: ${missing[*]}
+Install them as root, then run this again:
+    sudo apt-get update && sudo apt-get install --no-install-recommends ${missing[*]}
+MSG
+	exit 1
+fi
+
+log=$LOGS/deps.log
+echo "installing: ${missing[*]}" >>"$log"
+export DEBIAN_FRONTEND=noninteractive
+run_logged "$log" apt-get update
+run_logged "$log" apt-get install -y --no-install-recommends "${missing[@]}"

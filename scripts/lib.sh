@@ -1,0 +1,86 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared helpers for the RAMM build and test scripts.  Source it; it sets -eu.
+#
+# Layout (everything generated lives under build/, which git ignores):
+#   build/src/linux-source-6.1/   pristine Debian source, extracted once
+#   build/linux/                  the patched tree the kernels are built from
+#   build/kernel-<variant>/       out-of-tree kernel objects (O=)
+#   build/guest/                  binaries that go into the initramfs (/ramm)
+#   build/logs/                   one full log per step
+
+set -euo pipefail
+
+RAMM_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${RAMM_BUILD:-$RAMM_TOP/build}
+LOGS=$BUILD/logs
+PRISTINE=$BUILD/src/linux-source-6.1
+TREE=$BUILD/linux
+GUEST=$BUILD/guest
+JOBS=${RAMM_JOBS:-$(nproc)}
+mkdir -p "$LOGS"
+
+# Elapsed seconds as "2m41s".
+ramm_fmt_time() {
+	local s=$1
+	if ((s >= 60)); then printf '%dm%02ds' $((s / 60)) $((s % 60));
+	else printf '%ds' "$s"; fi
+}
+
+# die MESSAGE [LOG]: print why we stop and, if given, the tail of the log
+# that explains it.
+die() {
+	echo "error: $1" >&2
+	if [[ $# -ge 2 && -f $2 ]]; then
+		echo "--- last 40 lines of $2 ---" >&2
+		tail -n 40 "$2" >&2
+		echo "--- full log: $2 ---" >&2
+	fi
+	exit 1
+}
+
+# run_logged LOG CMD...: run CMD with all output appended to LOG; on failure
+# show the log's tail and stop.
+run_logged() {
+	local log=$1; shift
+	if ! "$@" >>"$log" 2>&1; then
+		die "'$*' failed" "$log"
+	fi
+}
+
+# step "kernel build" CMD...: one line when a long step starts, its elapsed
+# time when it ends ("[3/7] kernel build ... 2m41s").  RAMM_STEP/RAMM_STEPS
+# number the steps of the calling script.
+RAMM_STEP=0
+RAMM_STEPS=${RAMM_STEPS:-0}
+step() {
+	local what=$1; shift
+	local t0=$SECONDS
+	RAMM_STEP=$((RAMM_STEP + 1))
+	if ((RAMM_STEPS > 0)); then
+		printf '[%d/%d] %s ... ' "$RAMM_STEP" "$RAMM_STEPS" "$what"
+	else
+		printf '%s ... ' "$what"
+	fi
+	# Steps print their own failure details; keep the line readable.
+	local rc=0
+	"$@" || rc=$?
+	if ((rc == 0)); then
+		echo "$(ramm_fmt_time $((SECONDS - t0)))"
+	else
+		echo "FAILED after $(ramm_fmt_time $((SECONDS - t0)))"
+		return $rc
+	fi
+}
+
+# Prefer ccache for the kernel and userspace when it is installed.
+ramm_cc() {
+	if command -v ccache >/dev/null 2>&1; then echo "ccache gcc"; else echo gcc; fi
+}
+
+# The kernel's make, for one object directory.
+kmake() {
+	local obj=$1; shift
+	make -C "$TREE" O="$obj" ARCH=x86_64 CC="$(ramm_cc)" \
+		KBUILD_BUILD_USER=ramm KBUILD_BUILD_HOST=ramm \
+		KBUILD_BUILD_TIMESTAMP="RAMM" -j"$JOBS" "$@"
+}
