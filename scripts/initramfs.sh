@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Build the guest's programs and pack build/initramfs.cpio.gz.
+#
+# The image is BusyBox plus the contents of these directories, copied in
+# order (a later one wins):
+#   scripts/guest/          /init and the guest-side scripts (checked in)
+#   build/guest/            programs built here (selftests, libramm tests)
+#   $RAMM_GUEST_EXTRA       colon-separated directories of your own
+# so adding a program to the guest needs no script change.
+. "$(dirname "$0")/lib.sh"
+
+log=$LOGS/initramfs.log
+: >"$log"
+obj=$BUILD/kernel-${RAMM_KERNEL:-debug}
+[[ -d $obj/usr/include/linux ]] || die "no exported headers in $obj: build the kernel first"
+busybox=/bin/busybox
+[[ -x $busybox ]] || die "$busybox missing: install busybox-static (scripts/deps.sh)"
+
+# --- the guest's programs ----------------------------------------------------
+rm -rf "$GUEST"
+mkdir -p "$GUEST/ramm/kselftest" "$GUEST/ramm/gtest" "$GUEST/ramm/bin"
+
+# kselftests, built with the kselftest Makefile as upstream would, but
+# static (the initramfs has no libc) and against this kernel's headers.
+for dir in "$TREE"/tools/testing/selftests/ramm; do
+	out=$BUILD/selftests/$(basename "$dir")
+	rm -rf "$out"
+	mkdir -p "$out"
+	run_logged "$log" make -C "$dir" OUTPUT="$out" CC="$(ramm_cc)" \
+		KHDR_INCLUDES="-isystem $obj/usr/include" LDFLAGS=-static
+	find "$out" -maxdepth 1 -type f -perm -u+x \
+		-exec cp {} "$GUEST/ramm/kselftest/" \;
+done
+
+# libramm's integration tests and demo programs, fully static.
+ub=$BUILD/userspace-static
+run_logged "$log" cmake -S "$RAMM_TOP/userspace" -B "$ub" \
+	-DCMAKE_BUILD_TYPE=RelWithDebInfo -DRAMM_STATIC=ON -DRAMM_BUILD_TESTS=OFF \
+	-DCMAKE_CXX_COMPILER_LAUNCHER="$(command -v ccache || true)"
+run_logged "$log" cmake --build "$ub" -j"$JOBS"
+run_logged "$log" cmake --install "$ub" --prefix "$GUEST/ramm" --strip
+
+# --- the image ---------------------------------------------------------------
+root=$BUILD/initramfs-root
+rm -rf "$root"
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,run,root,etc}
+cp "$busybox" "$root/bin/busybox"
+"$busybox" --list-full | while read -r applet; do
+	[[ -e $root/$applet ]] || ln -s /bin/busybox "$root/$applet"
+done
+IFS=: read -ra extra <<<"${RAMM_GUEST_EXTRA:-}"
+for dir in "$RAMM_TOP/scripts/guest" "$GUEST" "${extra[@]}"; do
+	[[ -n $dir ]] || continue
+	[[ -d $dir ]] || die "RAMM_GUEST_EXTRA: $dir is not a directory"
+	cp -a "$dir/." "$root/"
+done
+
+# gen_init_cpio (from the kernel tree) writes device nodes without root.
+gen=$BUILD/tools/gen_init_cpio
+if [[ ! -x $gen || $TREE/usr/gen_init_cpio.c -nt $gen ]]; then
+	mkdir -p "$(dirname "$gen")"
+	run_logged "$log" gcc -O2 -o "$gen" "$TREE/usr/gen_init_cpio.c"
+fi
+spec=$BUILD/initramfs.spec
+{
+	echo "nod /dev/console 0600 0 0 c 5 1"
+	echo "nod /dev/null 0666 0 0 c 1 3"
+	(cd "$root" && find . -mindepth 1 | sort) | while read -r p; do
+		p=${p#.}
+		src=$root$p
+		mode=$(stat -c %a "$src")
+		if [[ -L $src ]]; then
+			echo "slink $p $(readlink "$src") 0777 0 0"
+		elif [[ -d $src ]]; then
+			echo "dir $p $mode 0 0"
+		elif [[ $p != /dev/console && $p != /dev/null ]]; then
+			echo "file $p $src $mode 0 0"
+		fi
+	done
+} >"$spec"
+"$gen" "$spec" 2>>"$log" | gzip -1 >"$BUILD/initramfs.cpio.gz.tmp" ||
+	die "packing the initramfs failed" "$log"
+mv "$BUILD/initramfs.cpio.gz.tmp" "$BUILD/initramfs.cpio.gz"

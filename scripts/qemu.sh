@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# qemu.sh MODE: boot build/bzImage with build/initramfs.cpio.gz and run
+# /ramm/MODE.sh in the guest.  The serial console goes to build/console.log
+# (RAMM_CONSOLE); with RAMM_LIVE=1 it is also shown as it happens.
+#
+# TCG by default: nested KVM hangs on the machines this was written on.  KVM
+# is used only when RAMM_KVM=1, or RAMM_KVM=auto and a short probe boot
+# under KVM finished (the verdict is cached per host boot).
+#
+# Exit status: 0 when the guest reached "RAMM-DONE"; 2 on a timeout
+# (RAMM_TIMEOUT seconds); 3 when QEMU ended without it (panic, crash).  Both
+# failures print the last 50 console lines.
+. "$(dirname "$0")/lib.sh"
+
+mode=${1:?usage: qemu.sh MODE}
+kernel=${RAMM_KERNEL_IMAGE:-$BUILD/bzImage}
+initrd=${RAMM_INITRAMFS:-$BUILD/initramfs.cpio.gz}
+console=${RAMM_CONSOLE:-$BUILD/console.log}
+mem=${RAMM_MEM:-512M}
+smp=${RAMM_SMP:-2}
+tmo=${RAMM_TIMEOUT:-900}
+append="console=ttyS0 panic=-1 ramm_run=$mode ${RAMM_APPEND:-}"
+[[ -f $kernel ]] || die "$kernel missing: run make kernel"
+[[ -f $initrd ]] || die "$initrd missing: run make initramfs"
+
+qemu_cmd() {	# qemu_cmd ACCEL-ARGS...
+	echo qemu-system-x86_64 "$@" -m "$mem" -smp "cpus=$smp,sockets=$smp" -display none \
+		-monitor none -serial stdio -no-reboot -kernel "$kernel" \
+		-initrd "$initrd"
+}
+
+kvm_works() {
+	case ${RAMM_KVM:-auto} in
+	0|no) return 1;;
+	1|yes) return 0;;
+	esac
+	[[ -r /dev/kvm && -w /dev/kvm ]] || return 1
+	local cache=$BUILD/kvm-probe.$(cat /proc/sys/kernel/random/boot_id)
+	if [[ ! -f $cache ]]; then
+		rm -f "$BUILD"/kvm-probe.*
+		if timeout -k 2 20 $(qemu_cmd -enable-kvm -cpu host) \
+			-append "console=ttyS0 panic=-1 ramm_run=kvm-probe" \
+			</dev/null 2>&1 | grep -q 'RAMM-DONE'; then
+			echo yes >"$cache"
+		else
+			echo no >"$cache"
+		fi
+	fi
+	[[ $(cat "$cache") == yes ]]
+}
+
+if kvm_works; then accel=(-enable-kvm -cpu host); else accel=(-accel tcg); fi
+echo "$(qemu_cmd "${accel[@]}") -append \"$append\"" >"$LOGS/qemu-$mode.cmd"
+
+set +e
+timeout -k 10 "$tmo" $(qemu_cmd "${accel[@]}") -append "$append" \
+	</dev/null 2>&1 | tee "$console" |
+	if [[ ${RAMM_LIVE:-0} == 1 ]]; then cat; else cat >/dev/null; fi
+rc=${PIPESTATUS[0]}
+set -e
+
+tail50() {
+	echo "--- last 50 lines of $console ---" >&2
+	tail -n 50 "$console" >&2
+}
+if ((rc == 124 || rc == 137)); then
+	echo "error: guest timed out after ${tmo}s (RAMM_TIMEOUT)" >&2
+	tail50
+	exit 2
+fi
+if ! grep -q '^RAMM-DONE:' "$console"; then
+	echo "error: the guest stopped before finishing (QEMU exit $rc): kernel panic or crash?" >&2
+	tail50
+	exit 3
+fi
+exit 0
