@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: GPL-2.0
+//
+// libramm: the C++ side of RAMM, a RAM market for Linux.
+//
+// A process attaches a price to its private anonymous memory: the work, in
+// nanoseconds, needed to recreate one page of it.  When RAM runs short the
+// kernel asks the owners of the cheapest memory to give it back, and may drop
+// cheap *discardable* memory by itself.  <linux/ramm.h> (the repository's
+// uapi/ directory) is the kernel ABI; this is the only public header of the
+// library.
+//
+// Error style: every call returns its errors as values (ramm::Result<T>, which
+// holds either a T or a ramm::Error).  Result::value() throws the ramm::Error,
+// so `auto m = ramm::PricedMapping::create(...).value();` is the throwing
+// convenience.  No call throws otherwise, except std::bad_alloc.
+//
+// Runs on any kernel: without RAMM, PricedMapping falls back to plain mmap()
+// and keeps the price as bookkeeping only (is_kernel_priced() says which).
+//
+// Test seam: setting the environment variable RAMM_DISABLE to a non-empty
+// value other than "0" makes kernel_support() report RAMM as absent, so the
+// fallback path runs (and can be tested) even on a RAMM kernel.  It is read
+// on every call; a mapping keeps the path chosen when it was created.
+
+#ifndef RAMM_RAMM_HPP
+#define RAMM_RAMM_HPP
+
+#include <linux/ramm.h>
+#include <sys/mman.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace ramm {
+
+// ---------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------
+
+// An errno plus the operation that failed.  what() reads, for example:
+//   "mmap_priced(len=0, price=2000, ramm_flags=0x1) failed: Invalid argument (EINVAL)"
+// and with a detail:
+//   "PricedMapping::create(len=0, ...) failed: len must be > 0: Invalid argument (EINVAL)"
+class Error : public std::runtime_error {
+public:
+	Error(int errnum, std::string_view operation, std::string_view detail = {});
+
+	int errnum() const noexcept { return errnum_; }
+	std::error_code code() const noexcept { return {errnum_, std::generic_category()}; }
+	const std::string& operation() const noexcept { return operation_; }
+
+private:
+	int errnum_;
+	std::string operation_;
+};
+
+// Either a T or the Error that prevented it.
+template <typename T>
+class [[nodiscard]] Result {
+public:
+	Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}
+	Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}
+
+	bool has_value() const noexcept { return v_.index() == 0; }
+	explicit operator bool() const noexcept { return has_value(); }
+
+	// The value; throws the Error if there is none.
+	T& value() & { throw_if_error(); return std::get<0>(v_); }
+	const T& value() const& { throw_if_error(); return std::get<0>(v_); }
+	T value() && { throw_if_error(); return std::get<0>(std::move(v_)); }
+
+	T& operator*() & { return value(); }
+	const T& operator*() const& { return value(); }
+	T* operator->() { return &value(); }
+	const T* operator->() const { return &value(); }
+
+	// Precondition: !has_value() (else std::bad_variant_access).
+	const Error& error() const { return std::get<1>(v_); }
+
+private:
+	void throw_if_error() const
+	{
+		if (!has_value())
+			throw std::get<1>(v_);
+	}
+
+	std::variant<T, Error> v_;
+};
+
+// Success or the Error of a call that returns nothing.
+template <>
+class [[nodiscard]] Result<void> {
+public:
+	Result() = default;
+	Result(Error error) : error_(std::move(error)) {}
+
+	bool has_value() const noexcept { return !error_; }
+	explicit operator bool() const noexcept { return has_value(); }
+
+	// Throws the Error, if any.
+	void value() const
+	{
+		if (error_)
+			throw *error_;
+	}
+
+	// Precondition: !has_value() (else std::bad_optional_access).
+	const Error& error() const { return error_.value(); }
+
+private:
+	std::optional<Error> error_;
+};
+
+// ---------------------------------------------------------------------------
+// Kernel support
+// ---------------------------------------------------------------------------
+
+// What PR_RAMM_PROBE said.  RAMM is detected with the prctl probe only: the
+// syscall number of mmap_priced() means something else on other kernels (451
+// is cachestat from Linux 6.5 on), so it is never called to find out.
+struct KernelSupport {
+	// RAMM usable: the kernel answered the probe and RAMM_DISABLE is not set.
+	bool present = false;
+	// RAMM_DISABLE is set (present is then false whatever the kernel is).
+	bool disabled_by_env = false;
+	// errno of the failed probe (EINVAL on a kernel without RAMM); 0 if the
+	// kernel answered.
+	int probe_errno = 0;
+	// The kernel's answer (all 0 when it did not answer), kept even when
+	// RAMM_DISABLE is set so tools can show what is being ignored.
+	std::uint64_t version = 0;     // RAMM_API_VERSION of the running kernel
+	std::uint64_t ramm_flags = 0;  // the RAMM_* flags it accepts
+	std::uint64_t commands = 0;    // bit N: PR_RAMM sub-command N implemented
+
+	bool has_command(unsigned command) const noexcept
+	{
+		return command < 64 && ((commands >> command) & 1U) != 0;
+	}
+};
+
+// The probe result.  The prctl runs once per process (thread-safe); the
+// RAMM_DISABLE variable is read on every call.
+KernelSupport kernel_support();
+
+// ---------------------------------------------------------------------------
+// Raw kernel calls
+// ---------------------------------------------------------------------------
+//
+// Thin wrappers: the kernel validates the arguments.  When kernel_support()
+// reports RAMM absent they fail with ENOSYS without entering the kernel.
+
+// mmap_priced(&args, sizeof(args)).  The caller owns the mapping returned
+// (munmap() it, or use PricedMapping).
+Result<void*> mmap_priced(const ramm_mmap_args& args);
+
+// prctl(PR_RAMM, PR_RAMM_SET_PRICE, &range, sizeof(range), 0): prices
+// [addr, addr + len), splitting VMAs; price 0 with ramm_flags 0 unprices it.
+Result<void> set_price(const ramm_range& range);
+
+// prctl(PR_RAMM, PR_RAMM_GET_PRICE, ...): the extent, price and ramm_flags of
+// the mapping that contains addr (price 0 for unpriced memory).
+Result<ramm_range> get_price(const void* addr);
+
+// prctl(PR_RAMM, PR_RAMM_GET_STATS, ...): this process's priced totals.
+Result<ramm_stats> get_stats();
+
+// ---------------------------------------------------------------------------
+// PricedMapping
+// ---------------------------------------------------------------------------
+
+// How the owner treats a priced mapping's content.
+enum class Flags : std::uint64_t {
+	// The kernel asks for it back but never drops it.
+	preserved = 0,
+	// The owner can recreate it: the kernel may drop it (reads then see
+	// zero-filled pages, and the owner is told).
+	discardable = RAMM_DISCARDABLE,
+};
+
+// "preserved", "discardable", or "invalid" for any other value.
+std::string_view to_string(Flags flags) noexcept;
+
+// Optional mmap() details of PricedMapping::create().
+struct MapOptions {
+	int prot = PROT_READ | PROT_WRITE;  // PROT_READ/WRITE/EXEC, or PROT_NONE
+	int map_flags = 0;                  // MAP_POPULATE and/or MAP_NORESERVE
+};
+
+// A private anonymous mapping with a price; munmap()s it when destroyed.
+// Move-only.  A moved-from PricedMapping is empty (data() == nullptr).
+class PricedMapping {
+public:
+	// Maps len bytes (> 0) at price (> 0) per page.  On a RAMM kernel this
+	// is mmap_priced() and the kernel enforces the price; otherwise a plain
+	// mmap(MAP_PRIVATE | MAP_ANONYMOUS) and the price is only recorded.
+	// Bad arguments fail with EINVAL on both paths alike, before any call.
+	static Result<PricedMapping> create(std::size_t len, std::uint64_t price,
+					    Flags flags, MapOptions options = {});
+
+	PricedMapping() = default;
+	~PricedMapping();
+	PricedMapping(PricedMapping&& other) noexcept;
+	PricedMapping& operator=(PricedMapping&& other) noexcept;
+	PricedMapping(const PricedMapping&) = delete;
+	PricedMapping& operator=(const PricedMapping&) = delete;
+
+	std::byte* data() noexcept { return addr_; }
+	const std::byte* data() const noexcept { return addr_; }
+	// The length asked for (the kernel maps whole pages).
+	std::size_t size() const noexcept { return len_; }
+	std::span<std::byte> bytes() noexcept { return {addr_, len_}; }
+	bool empty() const noexcept { return addr_ == nullptr; }
+
+	// The price and flags last set through this object.
+	std::uint64_t price() const noexcept { return price_; }
+	Flags flags() const noexcept { return flags_; }
+	// True when the kernel holds the price (created by mmap_priced()).
+	bool is_kernel_priced() const noexcept { return kernel_priced_; }
+
+	// Re-prices the whole mapping (price > 0): PR_RAMM_SET_PRICE when
+	// kernel-priced, bookkeeping only otherwise.  Unchanged on error.
+	Result<void> set_price(std::uint64_t price, Flags flags);
+
+	// What the kernel says about the mapping that contains data()
+	// (PR_RAMM_GET_PRICE).  ENOSYS when not kernel-priced.
+	Result<ramm_range> kernel_price() const;
+
+private:
+	PricedMapping(std::byte* addr, std::size_t len, std::uint64_t price,
+		      Flags flags, bool kernel_priced) noexcept
+		: addr_(addr), len_(len), price_(price), flags_(flags),
+		  kernel_priced_(kernel_priced)
+	{
+	}
+
+	void unmap() noexcept;
+
+	// Owned by this object; released by unmap().
+	std::byte* addr_ = nullptr;
+	std::size_t len_ = 0;
+	std::uint64_t price_ = 0;
+	Flags flags_ = Flags::preserved;
+	bool kernel_priced_ = false;
+};
+
+// ---------------------------------------------------------------------------
+// What /proc says (diagnostics and tests)
+// ---------------------------------------------------------------------------
+//
+// A RAMM kernel prints, in /proc/PID/smaps, for priced VMAs only:
+//   RammPrice:           2000
+//   RammDiscardable:        1
+// and in /proc/PID/status the process's totals:
+//   RammPriced:       24576 kB
+//   RammDiscardable:  16384 kB
+
+// The smaps entry of one VMA.
+struct SmapsRamm {
+	std::uintptr_t start = 0;  // the VMA is [start, end)
+	std::uintptr_t end = 0;
+	std::optional<std::uint64_t> price;  // RammPrice:, if printed
+	std::optional<bool> discardable;     // RammDiscardable:, if printed
+	std::vector<std::string> lines;      // the Ramm* lines, verbatim
+};
+
+// The RAMM lines of /proc/self/smaps for the VMA containing addr.
+// ENOENT if no VMA contains it; EBADMSG for a malformed Ramm* line.
+Result<SmapsRamm> smaps_ramm(const void* addr);
+// The same from smaps text (testable without a RAMM kernel).
+Result<SmapsRamm> parse_smaps_ramm(std::string_view smaps, std::uintptr_t addr);
+
+// The RAMM totals of /proc/self/status.
+struct StatusRamm {
+	std::optional<std::uint64_t> priced_kb;       // RammPriced:, if printed
+	std::optional<std::uint64_t> discardable_kb;  // RammDiscardable:, if printed
+	std::vector<std::string> lines;               // the Ramm* lines, verbatim
+};
+
+Result<StatusRamm> status_ramm();
+// EBADMSG for a malformed Ramm* line.
+Result<StatusRamm> parse_status_ramm(std::string_view status);
+
+}  // namespace ramm
+
+#endif  // RAMM_RAMM_HPP
