@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # qemu.sh MODE: boot build/bzImage with build/initramfs.cpio.gz and run
 # /ramm/MODE.sh in the guest.  The serial console goes to build/console.log
-# (RAMM_CONSOLE); with RAMM_LIVE=1 it is also shown as it happens.
+# (RAMM_CONSOLE), without the serial line's carriage returns; with
+# RAMM_LIVE=1 it is also shown as it happens.
 #
 # TCG by default: nested KVM hangs on the machines this was written on.  KVM
 # is used only when RAMM_KVM=1, or RAMM_KVM=auto and a short probe boot
@@ -55,7 +56,7 @@ echo "$(qemu_cmd "${accel[@]}") -append \"$append\"" >"$LOGS/qemu-$mode.cmd"
 
 set +e
 timeout -k 10 "$tmo" $(qemu_cmd "${accel[@]}") -append "$append" \
-	</dev/null 2>&1 | tee "$console" |
+	</dev/null 2>&1 | tr -d '\r' | tee "$console" |
 	if [[ ${RAMM_LIVE:-0} == 1 ]]; then cat; else cat >/dev/null; fi
 rc=${PIPESTATUS[0]}
 set -e

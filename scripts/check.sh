@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# make check: everything from a fresh machine to a tested RAMM kernel.
+#
+# Every test case of every suite becomes one line "PASS|FAIL|SKIP name" in
+# build/results.txt; the run ends with one line "N passed, M failed, K
+# skipped" and exits non-zero on any failure, a guest timeout or crash, any
+# kernel report in the console log, or any test skipped on the RAMM kernel
+# (a skipped test is not a pass).
+. "$(dirname "$0")/lib.sh"
+
+RAMM_STEPS=8
+results=$BUILD/results.txt
+: >"$results"
+S=$RAMM_TOP/scripts
+t_start=$SECONDS
+
+record() { echo "$1 $2" >>"$results"; }
+
+summary() {
+	local pass fail skip
+	pass=$(grep -c '^PASS ' "$results" || true)
+	fail=$(grep -c '^FAIL ' "$results" || true)
+	skip=$(grep -c '^SKIP ' "$results" || true)
+	if ((fail)); then
+		echo "failed:"
+		grep '^FAIL ' "$results" | sed 's/^FAIL /    /'
+	fi
+	if ((skip)); then
+		echo "skipped:"
+		grep '^SKIP ' "$results" | sed 's/^SKIP /    /'
+	fi
+	echo "results: $results; logs: $LOGS; total $(ramm_fmt_time $((SECONDS - t_start)))"
+	echo "$pass passed, $fail failed, $skip skipped"
+}
+
+# A step that cannot go on (a build that failed) ends the run here.
+must() {
+	local name=$1; shift
+	if ! step "$name" "$@"; then
+		record FAIL "step:$name"
+		summary
+		exit 1
+	fi
+}
+
+# ctest's per-test lines ("  3/12 Test  #3: Suite.Case ....   Passed")
+# become result lines.
+ctest_results() {	# ctest_results PREFIX LOG
+	local total parsed
+	sed -nE 's/^ *[0-9]+\/[0-9]+ Test +#[0-9]+: ([^ ]+) .*[.] +(\*\*\*)?([A-Za-z]+).*/\3 \1/p' "$2" |
+	while read -r verdict name; do
+		case $verdict in
+		Passed) record PASS "$1:$name";;
+		Skipped) record SKIP "$1:$name";;
+		*) record FAIL "$1:$name";;
+		esac
+	done
+	# Every test ctest ran must have been read.
+	total=$(sed -nE 's/.* tests failed out of ([0-9]+)$/\1/p' "$2" | tail -n 1)
+	parsed=$(grep -cE "^(PASS|FAIL|SKIP) $1:" "$results" || true)
+	if [[ -z $total || $total != "$parsed" ]]; then
+		record FAIL "$1:ctest-results-read(ctest ran ${total:-?}, read $parsed)"
+	fi
+}
+
+host_tests() {
+	local b=$BUILD/userspace-host log=$LOGS/userspace-host.log
+	: >"$log"
+	run_logged "$log" cmake -S "$RAMM_TOP/userspace" -B "$b" \
+		-DCMAKE_BUILD_TYPE=Debug \
+		-DCMAKE_CXX_COMPILER_LAUNCHER="$(command -v ccache || true)"
+	run_logged "$log" cmake --build "$b" -j"$JOBS"
+	local rc=0
+	(cd "$b" && ctest --output-on-failure -j"$JOBS") >>"$log" 2>&1 || rc=$?
+	ctest_results host "$log"
+	((rc == 0)) || { echo "ctest failed: see $log" >&2; tail -n 30 "$log" >&2; }
+	# The console scanner's own tests: it must catch each kind of report.
+	"$S/tests/scan-console-test.sh" >"$LOGS/scan-console-test.log" 2>&1 || true
+	grep -E '^(PASS|FAIL) ' "$LOGS/scan-console-test.log" >>"$results" || true
+	return 0
+}
+
+noramm_kernel() {
+	if "$S/kernel.sh" noramm; then
+		record PASS "kernel:builds-with-CONFIG_RAMM=n"
+	else
+		record FAIL "kernel:builds-with-CONFIG_RAMM=n"
+	fi
+}
+
+# guest_results CONSOLE: the result block the guest printed at the end (see
+# scripts/guest/ramm/check.sh), as "PASS|FAIL|SKIP name" lines; a missing
+# or garbled block is itself a failure.
+guest_results() {
+	local block want got
+	block=$(sed -n '/^RAMM-RESULTS-BEGIN/,/^RAMM-RESULTS-END/p' "$1")
+	want=$(sed -n 's/^RAMM-RESULTS-BEGIN \([0-9]*\).*/\1/p' <<<"$block")
+	got=$(grep -cE '^(PASS|FAIL|SKIP) ' <<<"$block" || true)
+	if [[ -z $want ]]; then
+		echo "FAIL results-reported"
+	elif [[ $want != "$got" ]]; then
+		echo "FAIL results-intact(expected $want lines, read $got)"
+	fi
+	grep -E '^(PASS|FAIL|SKIP) ' <<<"$block" || true
+}
+
+guest_tests() {
+	local rc=0 console=$BUILD/console.log
+	"$S/qemu.sh" check || rc=$?
+	((rc == 0)) || record FAIL "guest:boot-and-finish(qemu.sh exit $rc)"
+	guest_results "$console" | sed 's/ / guest:/' >>"$results"
+	if "$S/scan-console.sh" --debug-kernel "$console" >"$LOGS/scan-console.log"; then
+		record PASS "guest:console-free-of-kernel-reports"
+	else
+		cat "$LOGS/scan-console.log"
+		record FAIL "guest:console-free-of-kernel-reports"
+	fi
+	# A skip on the RAMM kernel means a test did not run: not a pass.
+	if grep -q '^SKIP guest:' "$results"; then
+		record FAIL "guest:no-test-skipped-on-the-RAMM-kernel"
+	fi
+	return 0
+}
+
+# The CONFIG_RAMM=n kernel, booted: the probe must say EINVAL and
+# mmap_priced() ENOSYS, as on any kernel without RAMM.
+noramm_guest() {
+	local rc=0 console=$BUILD/console-noramm.log
+	local name="kernel:CONFIG_RAMM=n-probe-EINVAL-and-mmap_priced-ENOSYS"
+	RAMM_KERNEL_IMAGE=$BUILD/kernel-noramm/arch/x86/boot/bzImage \
+		RAMM_CONSOLE=$console "$S/qemu.sh" noramm || rc=$?
+	guest_results "$console" >"$LOGS/noramm-results.txt"
+	if ((rc == 0)) && ! grep -q '^FAIL ' "$LOGS/noramm-results.txt" &&
+	   grep -qx 'PASS prctl_test:global.probe_and_syscall_agree' \
+		"$LOGS/noramm-results.txt" &&
+	   "$S/scan-console.sh" "$console" >>"$LOGS/scan-console.log"; then
+		record PASS "$name"
+	else
+		record FAIL "$name (see $console)"
+	fi
+}
+
+must "dependencies (Debian packages)" "$S/deps.sh"
+must "kernel source: extract 6.1, apply patches/series" "$S/source.sh"
+step "userspace: build, ctest on the host" host_tests
+must "kernel build (x86_64, RAMM + DEBUG_VM, lockdep, KASAN)" \
+	"$S/kernel.sh" debug
+step "kernel build (CONFIG_RAMM=n, no debugging)" noramm_kernel
+must "initramfs: selftests, libramm tests, BusyBox" "$S/initramfs.sh"
+step "boot in QEMU and run the tests in the guest" guest_tests
+if grep -qx 'PASS kernel:builds-with-CONFIG_RAMM=n' "$results"; then
+	step "boot the CONFIG_RAMM=n kernel: probe and syscall say no" noramm_guest
+fi
+summary
+! grep -q '^FAIL ' "$results"
