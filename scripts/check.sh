@@ -75,9 +75,16 @@ host_tests() {
 	(cd "$b" && ctest --output-on-failure -j"$JOBS") >>"$log" 2>&1 || rc=$?
 	ctest_results host "$log"
 	((rc == 0)) || { echo "ctest failed: see $log" >&2; tail -n 30 "$log" >&2; }
-	# The console scanner's own tests: it must catch each kind of report.
-	"$S/tests/scan-console-test.sh" >"$LOGS/scan-console-test.log" 2>&1 || true
-	grep -E '^(PASS|FAIL) ' "$LOGS/scan-console-test.log" >>"$results" || true
+	# The pipeline's own tests (scripts/tests/*-test.sh): the console
+	# scanner catches each kind of report, source.sh re-applies cleanly.
+	local t out
+	for t in "$S"/tests/*-test.sh; do
+		out=$LOGS/$(basename "$t" .sh).log
+		if ! "$t" >"$out" 2>&1 && ! grep -q '^FAIL ' "$out"; then
+			record FAIL "$(basename "$t"):exit-status"
+		fi
+		grep -E '^(PASS|FAIL) ' "$out" >>"$results" || true
+	done
 	return 0
 }
 
@@ -120,6 +127,14 @@ guest_tests() {
 	if grep -q '^SKIP guest:' "$results"; then
 		record FAIL "guest:no-test-skipped-on-the-RAMM-kernel"
 	fi
+	# What each failed suite said about its failures.
+	local suite
+	for suite in $(sed -n 's/^FAIL guest:\([^:]*\):.*/\1/p' "$results" | sort -u); do
+		echo "--- $suite failed; its failure lines from $console ---"
+		sed -n "/^RAMM-SUITE: $suite\$/,/^RAMM-\(SUITE\|RESULTS-BEGIN\)/p" "$console" |
+			grep -E 'not ok|FAILED|Failure|Expected|Which is|[Ff]ail|# +[a-z_]+\.c:[0-9]+' |
+			tail -n 30
+	done
 	return 0
 }
 
@@ -143,7 +158,7 @@ noramm_guest() {
 
 must "dependencies (Debian packages)" "$S/deps.sh"
 must "kernel source: extract 6.1, apply patches/series" "$S/source.sh"
-step "userspace: build, ctest on the host" host_tests
+step "host tests: libramm (ctest), the pipeline's own tests" host_tests
 must "kernel build (x86_64, RAMM + DEBUG_VM, lockdep, KASAN)" \
 	"$S/kernel.sh" debug
 step "kernel build (CONFIG_RAMM=n, no debugging)" noramm_kernel

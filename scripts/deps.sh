@@ -13,6 +13,9 @@ PACKAGES=(
 	# userspace library and its tests
 	g++ cmake libfmt-dev libgtest-dev
 )
+# For scripts/tests/deps-test.sh: pretend more packages are needed.
+read -ra extra <<<"${RAMM_EXTRA_PACKAGES:-}"
+PACKAGES+=("${extra[@]}")
 
 missing=()
 for p in "${PACKAGES[@]}"; do

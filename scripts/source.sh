@@ -21,24 +21,28 @@
 #   selftests/ramm/...          -> tools/testing/selftests/ramm/...
 . "$(dirname "$0")/lib.sh"
 
-TARBALL=/usr/src/linux-source-6.1.tar.xz
+# RAMM_TARBALL and RAMM_REPO exist for scripts/tests/source-test.sh, which
+# runs this script on a small synthetic tree.
+TARBALL=${RAMM_TARBALL:-/usr/src/linux-source-6.1.tar.xz}
+REPO=${RAMM_REPO:-$RAMM_TOP}
 log=$LOGS/source.log
 : >"$log"
 
 [[ -f $TARBALL ]] || die "$TARBALL is missing: run scripts/deps.sh (package linux-source-6.1)"
 
-# --- 1. pristine source, once per package version ---------------------------
-pkgver=$(dpkg-query -W -f='${Version}' linux-source-6.1 2>/dev/null || echo unknown)
+# --- 1. pristine source, once per tarball -----------------------------------
+pkgver=$(dpkg-query -W -f='${Version}' linux-source-6.1 2>/dev/null || true)
+want_stamp="$TARBALL ${pkgver:-?} $(stat -c '%s %Y' "$TARBALL")"
 stamp=$BUILD/src/.extracted
-if [[ ! -f $stamp || $(cat "$stamp") != "$pkgver" ]]; then
-	echo "extracting $TARBALL ($pkgver)" >>"$log"
+if [[ ! -f $stamp || $(cat "$stamp") != "$want_stamp" ]]; then
+	echo "extracting $TARBALL (${pkgver:-?})" >>"$log"
 	rm -rf "$BUILD/src" "$TREE"
 	mkdir -p "$BUILD/src"
 	run_logged "$log" tar -C "$BUILD/src" -xf "$TARBALL"
-	echo "$pkgver" >"$stamp"
+	echo "$want_stamp" >"$stamp"
 fi
 if [[ ! -f $TREE/.ramm-tree ]]; then
-	rm -rf "$TREE"
+	rm -rf "$TREE" "$TREE.tmp"
 	run_logged "$log" cp -a "$PRISTINE" "$TREE.tmp"
 	touch "$TREE.tmp/.ramm-tree"
 	mv "$TREE.tmp" "$TREE"
@@ -50,13 +54,13 @@ rm -rf "$stage"
 mkdir -p "$stage"
 
 mapfile -t series < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' \
-	"$RAMM_TOP/patches/series")
+	"$REPO/patches/series")
 
 patched=()
 for p in "${series[@]}"; do
-	[[ -f $RAMM_TOP/patches/$p ]] || die "patches/series names $p, which does not exist"
+	[[ -f $REPO/patches/$p ]] || die "patches/series names $p, which does not exist"
 	while read -r f; do patched+=("$f"); done < <(
-		sed -n 's#^+++ b/\([^[:space:]]*\).*#\1#p' "$RAMM_TOP/patches/$p")
+		sed -n 's#^+++ b/\([^[:space:]]*\).*#\1#p' "$REPO/patches/$p")
 done
 for f in "${patched[@]}"; do
 	if [[ -f $PRISTINE/$f && ! -e $stage/$f ]]; then
@@ -66,12 +70,10 @@ for f in "${patched[@]}"; do
 done
 for p in "${series[@]}"; do
 	if ! out=$(patch -d "$stage" -p1 -F0 -f --no-backup-if-mismatch \
-			-r - <"$RAMM_TOP/patches/$p" 2>&1); then
+			-r - <"$REPO/patches/$p" 2>&1); then
 		echo "$out" >>"$log"
-		echo "error: patches/$p does not apply to linux-source-6.1 $pkgver:" >&2
-		grep -E 'FAILED|can.t find file|No file to patch|Reversed|malformed' \
-			<<<"$out" | sed 's/^/    /' >&2
-		echo "full output: $log" >&2
+		echo "error: patches/$p does not apply to $(basename "$TARBALL") ${pkgver:-}:" >&2
+		sed 's/^/    /' <<<"$out" >&2
 		exit 1
 	fi
 	echo "applied $p" >>"$log"
@@ -89,16 +91,16 @@ overlay() {	# overlay SRC_DIR DEST_PREFIX [find args]
 		cp -p "$src/$f" "$stage/$dest/$f"
 	done
 }
-overlay "$RAMM_TOP/mm-ramm" mm/ramm -not -path './include/*' \
+overlay "$REPO/mm-ramm" mm/ramm -not -path './include/*' \
 	-not -path './Documentation/*'
-overlay "$RAMM_TOP/mm-ramm/include" include
-overlay "$RAMM_TOP/mm-ramm/Documentation" Documentation
-overlay "$RAMM_TOP/uapi" include/uapi
-overlay "$RAMM_TOP/selftests/ramm" tools/testing/selftests/ramm \
+overlay "$REPO/mm-ramm/include" include
+overlay "$REPO/mm-ramm/Documentation" Documentation
+overlay "$REPO/uapi" include/uapi
+overlay "$REPO/selftests/ramm" tools/testing/selftests/ramm \
 	-not -name '*.o' -not -name '.*.swp'
-if [[ -f $RAMM_TOP/Kconfig.ramm ]]; then
+if [[ -f $REPO/Kconfig.ramm ]]; then
 	mkdir -p "$stage/mm/ramm"
-	cp -p "$RAMM_TOP/Kconfig.ramm" "$stage/mm/ramm/Kconfig"
+	cp -p "$REPO/Kconfig.ramm" "$stage/mm/ramm/Kconfig"
 fi
 
 # --- 3. sync into the tree ---------------------------------------------------
