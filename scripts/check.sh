@@ -12,6 +12,9 @@
 RAMM_STEPS=8
 results=$BUILD/results.txt
 : >"$results"
+# What explains a failure, printed with the summary (not inside a step line).
+diag=$LOGS/check-diagnostics.log
+: >"$diag"
 S=$RAMM_TOP/scripts
 t_start=$SECONDS
 
@@ -22,6 +25,9 @@ summary() {
 	pass=$(grep -c '^PASS ' "$results" || true)
 	fail=$(grep -c '^FAIL ' "$results" || true)
 	skip=$(grep -c '^SKIP ' "$results" || true)
+	if [[ -s $diag ]]; then
+		cat "$diag"
+	fi
 	if ((fail)); then
 		echo "failed:"
 		grep '^FAIL ' "$results" | sed 's/^FAIL /    /'
@@ -74,7 +80,7 @@ host_tests() {
 	local rc=0
 	(cd "$b" && ctest --output-on-failure -j"$JOBS") >>"$log" 2>&1 || rc=$?
 	ctest_results host "$log"
-	((rc == 0)) || { echo "ctest failed: see $log" >&2; tail -n 30 "$log" >&2; }
+	((rc == 0)) || { echo "--- ctest failed; the end of $log ---"; tail -n 30 "$log"; } >>"$diag"
 	# The pipeline's own tests (scripts/tests/*-test.sh): the console
 	# scanner catches each kind of report, source.sh re-applies cleanly.
 	local t out
@@ -114,13 +120,13 @@ guest_results() {
 
 guest_tests() {
 	local rc=0 console=$BUILD/console.log
-	"$S/qemu.sh" check || rc=$?
+	"$S/qemu.sh" check 2>>"$diag" || rc=$?
 	((rc == 0)) || record FAIL "guest:boot-and-finish(qemu.sh exit $rc)"
 	guest_results "$console" | sed 's/ / guest:/' >>"$results"
 	if "$S/scan-console.sh" --debug-kernel "$console" >"$LOGS/scan-console.log"; then
 		record PASS "guest:console-free-of-kernel-reports"
 	else
-		cat "$LOGS/scan-console.log"
+		cat "$LOGS/scan-console.log" >>"$diag"
 		record FAIL "guest:console-free-of-kernel-reports"
 	fi
 	# A skip on the RAMM kernel means a test did not run: not a pass.
@@ -134,7 +140,7 @@ guest_tests() {
 		sed -n "/^RAMM-SUITE: $suite\$/,/^RAMM-\(SUITE\|RESULTS-BEGIN\)/p" "$console" |
 			grep -E 'not ok|FAILED|Failure|Expected|Which is|[Ff]ail|# +[a-z_]+\.c:[0-9]+' |
 			tail -n 30
-	done
+	done >>"$diag"
 	return 0
 }
 
@@ -144,7 +150,7 @@ noramm_guest() {
 	local rc=0 console=$BUILD/console-noramm.log
 	local name="kernel:CONFIG_RAMM=n-probe-EINVAL-and-mmap_priced-ENOSYS"
 	RAMM_KERNEL_IMAGE=$BUILD/kernel-noramm/arch/x86/boot/bzImage \
-		RAMM_CONSOLE=$console "$S/qemu.sh" noramm || rc=$?
+		RAMM_CONSOLE=$console "$S/qemu.sh" noramm 2>>"$diag" || rc=$?
 	guest_results "$console" >"$LOGS/noramm-results.txt"
 	if ((rc == 0)) && ! grep -q '^FAIL ' "$LOGS/noramm-results.txt" &&
 	   grep -qx 'PASS prctl_test:global.probe_and_syscall_agree' \

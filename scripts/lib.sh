@@ -72,7 +72,11 @@ step() {
 	fi
 }
 
-# Prefer ccache for the kernel and userspace when it is installed.
+# Prefer ccache for the kernel and userspace when it is installed.  Its
+# cache lives under $HOME; without a home (some CI set-ups) keep it in build/.
+if [[ -z ${CCACHE_DIR:-} && ( -z ${HOME:-} || ! -w ${HOME:-/nonexistent} ) ]]; then
+	export CCACHE_DIR=$BUILD/ccache
+fi
 ramm_cc() {
 	if command -v ccache >/dev/null 2>&1; then echo "ccache gcc"; else echo gcc; fi
 }

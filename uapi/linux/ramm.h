@@ -18,6 +18,7 @@
 #ifndef _UAPI_LINUX_RAMM_H
 #define _UAPI_LINUX_RAMM_H
 
+#include <linux/const.h>
 #include <linux/types.h>
 
 /* The API version PR_RAMM_PROBE returns. */
@@ -31,7 +32,7 @@
  * may drop it; later reads see zero-filled pages and the owner is told.
  * Without it a priced range is *preserved*: RAMM asks, but never drops it.
  */
-#define RAMM_DISCARDABLE	(1ULL << 0)
+#define RAMM_DISCARDABLE	_BITULL(0)
 
 /**
  * struct ramm_mmap_args - arguments of mmap_priced(2)
