@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # qemu.sh MODE: boot build/bzImage with build/initramfs.cpio.gz and run
-# /ramm/MODE.sh in the guest.  The serial console goes to build/console.log
+# /ramm/MODE.sh in the guest (MODE "shell": an interactive BusyBox shell).  The serial console goes to build/console.log
 # (RAMM_CONSOLE), without the serial line's carriage returns; with
 # RAMM_LIVE=1 it is also shown as it happens.
 #
@@ -52,6 +52,13 @@ kvm_works() {
 }
 
 if kvm_works; then accel=(-enable-kvm -cpu host); else accel=(-accel tcg); fi
+
+# A person at the console: no timeout, the terminal is the serial line
+# (Ctrl-A X quits QEMU).
+if [[ $mode == shell ]]; then
+	exec $(qemu_cmd "${accel[@]}" | sed 's/-monitor none -serial stdio/-serial mon:stdio/') \
+		-append "$append"
+fi
 echo "$(qemu_cmd "${accel[@]}") -append \"$append\"" >"$LOGS/qemu-$mode.cmd"
 
 set +e
