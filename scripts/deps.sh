@@ -7,7 +7,7 @@
 PACKAGES=(
 	# kernel source and build
 	linux-source-6.1 gcc make bc flex bison libelf-dev libssl-dev
-	xz-utils cpio ccache perl
+	xz-utils cpio ccache perl rsync
 	# guest
 	qemu-system-x86 busybox-static
 	# userspace library and its tests
