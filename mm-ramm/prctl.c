@@ -24,7 +24,10 @@
 
 /* The sub-commands this kernel implements, as PR_RAMM_PROBE reports them. */
 #define RAMM_COMMANDS	(BIT_ULL(PR_RAMM_PROBE) | BIT_ULL(PR_RAMM_SET_PRICE) | \
-			 BIT_ULL(PR_RAMM_GET_PRICE) | BIT_ULL(PR_RAMM_GET_STATS))
+			 BIT_ULL(PR_RAMM_GET_PRICE) | BIT_ULL(PR_RAMM_GET_STATS) | \
+			 BIT_ULL(PR_RAMM_REGISTER) | \
+			 BIT_ULL(PR_RAMM_UNREGISTER) | BIT_ULL(PR_RAMM_GET_FD) | \
+			 BIT_ULL(PR_RAMM_GET_REQUESTS))
 
 static int ramm_copy_in(void *dst, size_t ksize, size_t min_size,
 			unsigned long uptr, unsigned long usize)
@@ -116,18 +119,44 @@ static int ramm_prctl_get_price(unsigned long uptr, unsigned long usize)
 			     RAMM_RANGE_SIZE_VER0);
 }
 
-/* PR_RAMM_GET_STATS: arg3 = struct ramm_stats __user *, arg4 = its size. */
+/*
+ * PR_RAMM_GET_STATS: arg3 = struct ramm_stats __user *, arg4 = its size
+ * (RAMM_STATS_SIZE_VER0 or more: older programs get the fields they know).
+ */
 static int ramm_prctl_get_stats(unsigned long uptr, unsigned long usize)
 {
 	struct ramm_stats stats;
 	int error;
 
-	BUILD_BUG_ON(sizeof(stats) != RAMM_STATS_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(stats) != RAMM_STATS_SIZE_VER1);
 	error = ramm_get_stats(current->mm, &stats);
 	if (error)
 		return error;
 	return ramm_copy_out(uptr, usize, &stats, sizeof(stats),
 			     RAMM_STATS_SIZE_VER0);
+}
+
+/*
+ * PR_RAMM_REGISTER: arg3 = const struct ramm_register __user * or 0 for the
+ * defaults (SIGUSR1, no flags), arg4 = its size (0 with no struct).  The
+ * errno list is at ramm_register().
+ */
+static int ramm_prctl_register(unsigned long uptr, unsigned long usize)
+{
+	struct ramm_register reg = { .signal = SIGUSR1 };
+	int error;
+
+	BUILD_BUG_ON(sizeof(reg) != RAMM_REGISTER_SIZE_VER0);
+	if (!uptr) {
+		if (usize)
+			return -EINVAL;
+	} else {
+		error = ramm_copy_in(&reg, sizeof(reg), RAMM_REGISTER_SIZE_VER0,
+				     uptr, usize);
+		if (error)
+			return error;
+	}
+	return ramm_register(&reg);
 }
 
 /**
@@ -155,6 +184,18 @@ int ramm_prctl(unsigned long cmd, unsigned long arg3, unsigned long arg4,
 		return ramm_prctl_get_price(arg3, arg4);
 	case PR_RAMM_GET_STATS:
 		return ramm_prctl_get_stats(arg3, arg4);
+	case PR_RAMM_REGISTER:
+		return ramm_prctl_register(arg3, arg4);
+	case PR_RAMM_UNREGISTER:
+		if (arg3 || arg4)
+			return -EINVAL;
+		return ramm_unregister(current->mm);
+	case PR_RAMM_GET_FD:
+		if (arg4)
+			return -EINVAL;
+		return ramm_get_fd(arg3);
+	case PR_RAMM_GET_REQUESTS:
+		return ramm_get_requests((void __user *)arg3, arg4);
 	}
 	return -EINVAL;
 }

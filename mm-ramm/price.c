@@ -41,14 +41,14 @@ DEFINE_STATIC_KEY_FALSE(ramm_in_use);
  * static_branch_enable() takes cpus_read_lock() and jump_label_mutex: call
  * it from process context before taking mmap_lock.
  */
-static void ramm_enable(void)
+void ramm_enable(void)
 {
 	if (!static_branch_unlikely(&ramm_in_use))
 		static_branch_enable(&ramm_in_use);
 }
 
 /* Memory a price can be put on (see the comment at the top). */
-static bool ramm_vma_priceable(struct vm_area_struct *vma)
+bool ramm_vma_priceable(struct vm_area_struct *vma)
 {
 	return vma_is_anonymous(vma) &&
 	       !(vma->vm_flags & (VM_SHARED | VM_LOCKED | VM_HUGETLB |
@@ -258,6 +258,7 @@ int ramm_get_stats(struct mm_struct *mm, struct ramm_stats *stats)
 		return -EINTR;
 	__ramm_mm_stats(mm, stats);
 	mmap_read_unlock(mm);
+	ramm_fill_stats(mm, stats);
 	return 0;
 }
 

@@ -3,14 +3,168 @@
 #ifndef _MM_RAMM_RAMM_H
 #define _MM_RAMM_RAMM_H
 
+#include <linux/jump_label.h>
+#include <linux/list.h>
+#include <linux/mm_types.h>
 #include <linux/ramm.h>
+#include <linux/refcount.h>
+#include <linux/spinlock.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
 
 /* The RAMM_* flags this kernel accepts. */
 #define RAMM_VALID_FLAGS	RAMM_DISCARDABLE
 
+/* Credit is kept in thousandths; full credit is RAMM_CREDIT_FULL. */
+#define RAMM_CREDIT_FULL	1000U
+
+void ramm_enable(void);
+
+/* price.c */
 int ramm_set_price(struct mm_struct *mm, u64 start, u64 len,
 		   struct ramm_price price);
 int ramm_get_price(struct mm_struct *mm, struct ramm_range *range);
 int ramm_get_stats(struct mm_struct *mm, struct ramm_stats *stats);
+bool ramm_vma_priceable(struct vm_area_struct *vma);
+
+/*
+ * One record of a participant's queue, and what the kernel needs to judge
+ * the answer to an ask.  Slots are allocated with the participant, so
+ * queueing a record never allocates (direct reclaim relies on that).
+ */
+enum ramm_slot_state {
+	RAMM_SLOT_FREE,
+	RAMM_SLOT_RESERVED,	/* held by a purge in progress */
+	RAMM_SLOT_ASK,		/* an ask awaiting its verdict */
+	RAMM_SLOT_PURGE,	/* a purge record not yet read */
+};
+
+struct ramm_slot {
+	struct ramm_request rec;
+	enum ramm_slot_state state;
+	bool unread;		/* still to be read by the participant */
+	bool overdue;		/* preserved ask past its deadline, in grace */
+	u64 held_at_ask;	/* pages the range held (in RAM or swap) */
+	u64 asked_pages;	/* rec.amount in pages */
+	u64 purged_pages;	/* dropped by the kernel since the ask */
+};
+
+/**
+ * struct ramm_participant - a process registered to be asked for memory
+ * @node:      entry in ramm_participants (RCU for the reclaim hook)
+ * @ref:       the registration, each open fd and each temporary user
+ * @mm:        the address space whose priced memory is offered; mmgrab()ed
+ * @pid:       the thread group to signal
+ * @signal:    the signal to send when records are queued, 0 for none
+ * @id:        registration order: ties in price go to the older participant
+ * @lock:      protects everything below it; never held across an
+ *             allocation, so the reclaim hook may take it
+ * @dead:      unregistered: fds read end-of-file
+ * @notify:    records were queued since krammmd last woke the participant
+ * @check:     the participant polled or read: check its answers now
+ * @next_seq:  sequence number of the next record
+ * @credit:    credit at the start of krammmd's current pass (ranking)
+ * @nr_slots:  queue capacity (/sys/kernel/mm/ramm/queue_len at registration)
+ * @wait:      pollers and blocking readers of the fd
+ * @free_work: drops @mm and @pid from process context
+ * @rcu:       frees the participant after RCU readers are done with it
+ * @slots:     the queue
+ */
+struct ramm_participant {
+	struct list_head node;
+	refcount_t ref;
+	struct mm_struct *mm;
+	struct pid *pid;
+	int signal;
+	u64 id;
+	spinlock_t lock;	/* see above */
+	bool dead;
+	bool notify;
+	bool check;
+	u64 next_seq;
+	unsigned int credit;
+	unsigned int nr_slots;
+	wait_queue_head_t wait;
+	struct work_struct free_work;
+	struct rcu_head rcu;
+	struct ramm_slot slots[];
+};
+
+/* participant.c */
+extern struct list_head ramm_participants;
+extern struct mutex ramm_participants_mutex;
+int ramm_register(const struct ramm_register *reg);
+int ramm_unregister(struct mm_struct *mm);
+int ramm_get_fd(unsigned long flags);
+long ramm_get_requests(void __user *buf, size_t size);
+void ramm_put(struct ramm_participant *p);
+struct ramm_participant *ramm_participant_get(struct mm_struct *mm);
+bool ramm_queue_ask(struct ramm_participant *p, unsigned long start,
+		    unsigned long end, struct ramm_price price, u64 pages,
+		    u64 held, u64 detected_ns);
+int __ramm_reserve_slot(struct ramm_participant *p);
+void __ramm_fill_purge(struct ramm_participant *p, int slot,
+		       unsigned long start, unsigned long end,
+		       struct ramm_price price, u64 pages, u64 detected_ns);
+void ramm_deliver(struct ramm_participant *p);
+void ramm_fill_stats(struct mm_struct *mm, struct ramm_stats *stats);
+
+/* credit.c */
+enum ramm_verdict { RAMM_ANSWERED, RAMM_LATE, RAMM_IGNORED };
+
+unsigned int ramm_credit_of(struct ramm_participant *p);
+void ramm_credit_record(struct ramm_participant *p, enum ramm_verdict v);
+void ramm_credit_count(struct ramm_participant *p, u64 asked,
+		       u64 purged_bytes, u64 overflows);
+u64 ramm_effective_price(u64 price, unsigned int credit);
+
+/* krammmd.c */
+void ramm_wake_krammmd(bool escalate);
+int ramm_krammmd_start(void);
+
+/* reclaim.c */
+struct ramm_usage {
+	u64 resident;	/* pages in RAM */
+	u64 swapped;	/* pages in swap */
+};
+void ramm_usage(struct mm_struct *mm, unsigned long start, unsigned long end,
+		struct ramm_usage *usage);
+u64 ramm_zap(struct mm_struct *mm, unsigned long start, unsigned long end,
+	     u64 pages, bool nonblock, unsigned long *zapped_end);
+
+/* sysfs.c: tunables (documented there) and counters */
+struct ramm_tunables {
+	bool enabled;
+	u64 reserve_price;
+	unsigned int deadline_ms;
+	unsigned int queue_len;
+	unsigned int headroom_permille;
+	unsigned int credit_halflife_s;
+};
+extern struct ramm_tunables ramm_tun;
+
+enum ramm_counter {
+	RAMM_WAKES,
+	RAMM_REQUESTS,
+	RAMM_PAGES_ASKED,
+	RAMM_PAGES_RELEASED,
+	RAMM_PAGES_PURGED_KRAMMMD,
+	RAMM_PAGES_PURGED_DIRECT,
+	RAMM_ANSWERED_COUNT,
+	RAMM_LATE_COUNT,
+	RAMM_IGNORED_COUNT,
+	RAMM_SIGNALS_SENT,
+	RAMM_SIGNALS_SKIPPED,
+	RAMM_QUEUE_OVERFLOWS,
+	RAMM_NR_COUNTERS
+};
+
+extern atomic_long_t ramm_counters[RAMM_NR_COUNTERS];
+extern atomic_t ramm_nr_participants;
+
+static inline void ramm_count(enum ramm_counter c, long n)
+{
+	atomic_long_add(n, &ramm_counters[c]);
+}
 
 #endif /* _MM_RAMM_RAMM_H */

@@ -94,9 +94,102 @@ struct ramm_mmap_args {
  */
 # define PR_RAMM_GET_STATS		4
 /*
- * Sub-commands 5 to 8 are reserved for registering as a participant and
- * reading eviction requests; until then they fail with EINVAL.
+ * PR_RAMM_REGISTER: arg3 = const struct ramm_register * or NULL (the
+ * defaults: SIGUSR1, no flags), arg4 = its size (0 with NULL), arg5 = 0.
+ * Makes the calling process a *participant*: from now on the kernel may
+ * queue eviction requests for its priced memory, and purge its discardable
+ * memory (telling it with a purge record).  A process that never registers
+ * is never asked, signalled or purged.  -EBUSY if already registered;
+ * -EINVAL for SIGKILL, SIGSTOP, a number above _NSIG or unknown flags.
+ * Registration belongs to the address space: exec and exit drop it, with
+ * everything queued; a forked child starts unregistered.
  */
+# define PR_RAMM_REGISTER		5
+/*
+ * PR_RAMM_UNREGISTER: arg3 = arg4 = arg5 = 0.  Drops the registration and
+ * every queued request; open fds then read end-of-file and poll POLLHUP.
+ * -ENOENT if not registered.
+ */
+# define PR_RAMM_UNREGISTER		6
+/*
+ * PR_RAMM_GET_FD: arg3 = O_NONBLOCK or 0, arg4 = arg5 = 0.  Returns a new
+ * close-on-exec fd that polls POLLIN while records are queued and whose
+ * read(2) returns whole struct ramm_request records (a buffer smaller than
+ * one record: -EINVAL; nothing queued: blocks, or -EAGAIN with O_NONBLOCK).
+ * -ENOENT if not registered.
+ */
+# define PR_RAMM_GET_FD			7
+/*
+ * PR_RAMM_GET_REQUESTS: arg3 = struct ramm_request * (an array), arg4 =
+ * its size in bytes, arg5 = 0.  Moves as many queued records as fit into
+ * the buffer, oldest first, and returns how many (0: none queued).  The
+ * same queue the fd reads.  -EINVAL for a buffer smaller than one record,
+ * -ENOENT if not registered.
+ */
+# define PR_RAMM_GET_REQUESTS		8
+
+/**
+ * struct ramm_register - how a participant wants to be told (PR_RAMM_REGISTER)
+ * @signal: the signal sent when records are queued, 0 for none (fd only).
+ *          It is sent only while the process has a handler installed for
+ *          it: a signal whose disposition is default or ignore is skipped
+ *          (and counted), so RAMM never terminates a process by signal.
+ * @flags:  none defined yet; must be 0.
+ */
+struct ramm_register {
+	__u64 signal;
+	__u64 flags;
+};
+
+#define RAMM_REGISTER_SIZE_VER0		16
+
+/* struct ramm_request.reason */
+#define RAMM_REASON_ASK		1	/* please free @amount bytes of the range */
+#define RAMM_REASON_PURGED	2	/* the kernel dropped @amount bytes of it */
+
+/**
+ * struct ramm_request - one record of a participant's queue
+ * @seq:         sequence number, per participant, from 1.
+ * @start:       the range: first byte (page aligned) ...
+ * @len:         ... and its length in bytes.
+ * @price:       the range's price when the record was made.
+ * @ramm_flags:  its RAMM_* flags.
+ * @amount:      bytes: for RAMM_REASON_ASK how much the kernel wants back
+ *               from this range; for RAMM_REASON_PURGED how much it dropped
+ *               (those pages now read as zeros).
+ * @reason:      RAMM_REASON_*.
+ * @__reserved:  0.
+ * @detected_ns: CLOCK_MONOTONIC time at which the kernel found the shortfall.
+ * @deadline_ns: CLOCK_MONOTONIC time by which the memory should be given
+ *               back (0 for purge records).
+ *
+ * An ask is *answered* when, at a check made no later than its deadline,
+ * the resident pages of [start, start + len) have fallen by @amount since
+ * the ask was made: munmap() and MADV_DONTNEED count at once; MADV_FREE
+ * counts only for the pages reclaim has actually freed by then, because
+ * lazily freed pages stay resident until memory is reclaimed.  The kernel
+ * checks at the deadline, and earlier whenever the participant reads or
+ * polls its fd or calls PR_RAMM_GET_REQUESTS, so a dispatcher that polls
+ * again after releasing has its answer timed at once.  An ask not answered
+ * at the deadline: for a discardable range the kernel drops what was asked
+ * and queues a purge record; a preserved range is never dropped, and the
+ * ask is *late* if answered within one more deadline period, else *ignored*.
+ * Overlapping asks that are still unread coalesce into one record.
+ */
+struct ramm_request {
+	__u64 seq;
+	__u64 start;
+	__u64 len;
+	__u64 price;
+	__u64 ramm_flags;
+	__u64 amount;
+	__u32 reason;
+	__u32 __reserved;
+	__u64 detected_ns;
+	__u64 deadline_ns;
+};
+
+#define RAMM_REQUEST_SIZE_VER0		72
 
 /**
  * struct ramm_probe - what this kernel's RAMM supports (PR_RAMM_PROBE)
@@ -133,13 +226,36 @@ struct ramm_range {
  * @priced_bytes:      bytes mapped with a non-zero price.
  * @discardable_bytes: the part of them marked RAMM_DISCARDABLE.
  * @priced_ranges:     number of priced VMAs.
+ * @registered:        1 while the process is a participant.
+ * @credit:            how reliably the process answers, in thousandths:
+ *                     1000 is full credit.  The kernel ranks ranges by
+ *                     price x credit / 1000, so memory of a process that
+ *                     ignores requests is asked for sooner.  Kept across
+ *                     re-registration, fork (the child inherits it) and
+ *                     exec; see Documentation/admin-guide/mm/ramm.rst.
+ * @asked:             asks queued for the process (coalesced ones once).
+ * @answered:          asks answered by their deadline.
+ * @late:              asks of preserved ranges answered after it.
+ * @ignored:           asks not answered.
+ * @purged_bytes:      bytes of its discardable memory the kernel dropped.
+ * @queue_overflows:   records that did not fit in its queue.
  */
 struct ramm_stats {
 	__u64 priced_bytes;
 	__u64 discardable_bytes;
 	__u64 priced_ranges;
+	/* Since RAMM_STATS_SIZE_VER1: */
+	__u64 registered;
+	__u64 credit;
+	__u64 asked;
+	__u64 answered;
+	__u64 late;
+	__u64 ignored;
+	__u64 purged_bytes;
+	__u64 queue_overflows;
 };
 
 #define RAMM_STATS_SIZE_VER0		24
+#define RAMM_STATS_SIZE_VER1		88
 
 #endif /* _UAPI_LINUX_RAMM_H */

@@ -6,12 +6,17 @@
 #ifndef _LINUX_RAMM_H
 #define _LINUX_RAMM_H
 
+#include <linux/jump_label.h>
 #include <linux/mm_types.h>
 #include <uapi/linux/ramm.h>
 
 struct seq_file;
+struct signal_struct;
+struct task_struct;
 
 #ifdef CONFIG_RAMM
+
+DECLARE_STATIC_KEY_FALSE(ramm_in_use);
 
 /* Whether two ranges may share a VMA: same price, same flags. */
 static inline bool ramm_price_eq(struct ramm_price a, struct ramm_price b)
@@ -28,6 +33,64 @@ int ramm_prctl(unsigned long cmd, unsigned long arg3, unsigned long arg4,
 	       unsigned long arg5);
 void ramm_show_smap(struct seq_file *m, struct vm_area_struct *vma);
 void ramm_task_mem(struct seq_file *m, struct mm_struct *mm);
+void ramm_task_credit(struct seq_file *m, struct task_struct *task);
+void __ramm_fork(struct signal_struct *sig);
+void __ramm_mm_exit(struct mm_struct *mm);
+void __ramm_wakeup_kswapd(void);
+unsigned long __ramm_direct_reclaim(gfp_t gfp_mask, int order,
+				    unsigned long nr_to_reclaim,
+				    bool last_resort);
+
+/* A new mm (fork, exec) is not a participant, whatever it was copied from. */
+static inline void ramm_mm_init(struct mm_struct *mm)
+{
+	mm->ramm_participant = NULL;
+}
+
+/* __mmput(): the address space is going away; so is its registration. */
+static inline void ramm_mm_exit(struct mm_struct *mm)
+{
+	if (static_branch_unlikely(&ramm_in_use) &&
+	    READ_ONCE(mm->ramm_participant))
+		__ramm_mm_exit(mm);
+}
+
+/* copy_signal(): a child keeps its parent's credit (no laundering). */
+static inline void ramm_fork(struct signal_struct *sig)
+{
+	if (static_branch_unlikely(&ramm_in_use))
+		__ramm_fork(sig);
+}
+
+/* wakeup_kswapd(): RAM is short; krammmd may have asks to make. */
+static inline void ramm_wakeup_kswapd(void)
+{
+	if (static_branch_unlikely(&ramm_in_use))
+		__ramm_wakeup_kswapd();
+}
+
+/**
+ * ramm_direct_reclaim - purge participants' discardable memory now
+ * @gfp_mask:      the allocation's flags
+ * @order:         its order
+ * @nr_to_reclaim: the reclaim target, in pages
+ * @last_resort:   ordinary reclaim could not meet the target
+ *
+ * Called from try_to_free_pages(): first (@last_resort false) for memory
+ * priced below the reserve price, then, if ordinary reclaim fell short,
+ * for the rest.  Never waits and never blocks.
+ *
+ * Return: the number of pages freed.
+ */
+static inline unsigned long ramm_direct_reclaim(gfp_t gfp_mask, int order,
+						unsigned long nr_to_reclaim,
+						bool last_resort)
+{
+	if (!static_branch_unlikely(&ramm_in_use))
+		return 0;
+	return __ramm_direct_reclaim(gfp_mask, order, nr_to_reclaim,
+				     last_resort);
+}
 
 #else /* CONFIG_RAMM */
 
@@ -54,6 +117,34 @@ static inline void ramm_show_smap(struct seq_file *m,
 
 static inline void ramm_task_mem(struct seq_file *m, struct mm_struct *mm)
 {
+}
+
+static inline void ramm_task_credit(struct seq_file *m,
+				    struct task_struct *task)
+{
+}
+
+static inline void ramm_mm_init(struct mm_struct *mm)
+{
+}
+
+static inline void ramm_mm_exit(struct mm_struct *mm)
+{
+}
+
+static inline void ramm_fork(struct signal_struct *sig)
+{
+}
+
+static inline void ramm_wakeup_kswapd(void)
+{
+}
+
+static inline unsigned long ramm_direct_reclaim(gfp_t gfp_mask, int order,
+						unsigned long nr_to_reclaim,
+						bool last_resort)
+{
+	return 0;
 }
 
 #endif /* CONFIG_RAMM */

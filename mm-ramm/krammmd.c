@@ -1,0 +1,460 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * krammmd: the market's kernel thread.
+ *
+ * It sleeps until the allocator wakes kswapd or enters direct reclaim (or
+ * an ask's deadline comes), then, holding ramm_participants_mutex for one
+ * pass:
+ *
+ *  1. judges the asks that are due: an ask is answered when the pages its
+ *     range holds (in RAM or in swap, so that swap-out is not taken for
+ *     an answer; less what the kernel purged) fell by the amount asked
+ *     since it was made (so munmap() and MADV_DONTNEED count at once,
+ *     MADV_FREE only for pages reclaim really freed).  At the deadline an unanswered discardable
+ *     range is purged (the ask's slot becomes the purge record); a
+ *     preserved range is never dropped: it gets one more deadline period
+ *     to be answered late, and is left to ordinary reclaim either way;
+ *  2. computes the shortfall: the high watermarks of all zones plus a
+ *     headroom share of RAM (a burst is far larger than the watermark
+ *     gap, which is about 0.5 MiB in a 256 MiB machine), minus free pages
+ *     (which already include what ordinary reclaim freed), minus pages
+ *     asked for and not yet judged (so a gap is not asked for twice);
+ *  3. asks for the shortfall: participants' priced ranges sorted by
+ *     effective price (price * credit), ties to the older participant and
+ *     lower address, each asked for at most its resident pages not
+ *     already asked for, until the shortfall is covered.  Ranges priced at
+ *     or above the reserve price are considered only when ordinary
+ *     reclaim could not meet its target (direct reclaim says so), and
+ *     even then not while reclaimable page cache alone exceeds the
+ *     shortfall;
+ *  4. delivers: wakes each participant's pollers and sends its signal.
+ *
+ * There is no periodic polling: it sleeps until woken or until the
+ * earliest deadline.
+ */
+
+#define pr_fmt(fmt) "ramm: " fmt
+
+#include <linux/freezer.h>
+#include <linux/kthread.h>
+#include <linux/mm.h>
+#include <linux/sched/mm.h>
+#include <linux/sort.h>
+#include <linux/vmstat.h>
+
+#include "ramm.h"
+
+#define CREATE_TRACE_POINTS
+#include <trace/events/ramm.h>
+
+static DECLARE_WAIT_QUEUE_HEAD(ramm_krammmd_wait);
+static struct task_struct *ramm_krammmd;
+
+/* ramm_wake_flags bits */
+#define RAMM_WOKEN	0	/* a pass is wanted */
+#define RAMM_ESCALATE	1	/* ordinary reclaim fell short */
+static unsigned long ramm_wake_flags;
+
+/**
+ * ramm_wake_krammmd - ask for a pass of krammmd
+ * @escalate: ordinary reclaim could not meet its target: ranges priced
+ *            above the reserve price may be asked too
+ *
+ * Any context: it only sets bits and wakes a wait queue, as
+ * wakeup_kswapd() does.
+ */
+void ramm_wake_krammmd(bool escalate)
+{
+	if (escalate)
+		set_bit(RAMM_ESCALATE, &ramm_wake_flags);
+	if (test_and_set_bit(RAMM_WOKEN, &ramm_wake_flags))
+		return;
+	ramm_count(RAMM_WAKES, 1);
+	wake_up_interruptible(&ramm_krammmd_wait);
+}
+
+void __ramm_wakeup_kswapd(void)
+{
+	if (READ_ONCE(ramm_tun.enabled) && atomic_read(&ramm_nr_participants))
+		ramm_wake_krammmd(false);
+}
+
+/* Pages asked of @p in [start, end) and not yet judged; p->lock held. */
+static u64 __ramm_outstanding(struct ramm_participant *p, u64 start, u64 end)
+{
+	u64 pages = 0;
+	unsigned int i;
+
+	for (i = 0; i < p->nr_slots; i++) {
+		struct ramm_slot *s = &p->slots[i];
+
+		if (s->state == RAMM_SLOT_ASK &&
+		    s->rec.start < end && start < s->rec.start + s->rec.len)
+			pages += s->asked_pages;
+	}
+	return pages;
+}
+
+static u64 ramm_outstanding(struct ramm_participant *p, u64 start, u64 end)
+{
+	u64 pages;
+
+	spin_lock(&p->lock);
+	pages = __ramm_outstanding(p, start, end);
+	spin_unlock(&p->lock);
+	return pages;
+}
+
+/* --- 1. judging asks ----------------------------------------------------- */
+
+static void ramm_verdict(struct ramm_participant *p, struct ramm_slot *s,
+			 enum ramm_verdict v, u64 released, u64 now)
+{
+	ramm_credit_record(p, v);
+	ramm_count(v == RAMM_ANSWERED ? RAMM_ANSWERED_COUNT :
+		   v == RAMM_LATE ? RAMM_LATE_COUNT : RAMM_IGNORED_COUNT, 1);
+	ramm_count(RAMM_PAGES_RELEASED, min(released, s->asked_pages));
+	trace_ramm_response(pid_nr(p->pid), s->rec.seq, v,
+			    s->asked_pages << PAGE_SHIFT,
+			    released << PAGE_SHIFT, now - s->rec.detected_ns);
+}
+
+/*
+ * Judge one ask, a copy of which is in @ask: its slot @i cannot change
+ * under us except for ->unread (krammmd alone judges, and unregistering
+ * needs the mutex we hold).  With p->mm's mmap_lock held for reading.
+ */
+static void ramm_judge_ask(struct ramm_participant *p, unsigned int i,
+			   const struct ramm_slot *ask, u64 now)
+{
+	struct ramm_slot *s = &p->slots[i];
+	u64 start = ask->rec.start, end = start + ask->rec.len;
+	u64 gone, released;
+	struct ramm_usage now_held;
+	u64 grace = (u64)READ_ONCE(ramm_tun.deadline_ms) * NSEC_PER_MSEC;
+	bool due = now >= ask->rec.deadline_ns + (ask->overdue ? grace : 0);
+	unsigned long zapped_end;
+	u64 purged;
+
+	ramm_usage(p->mm, start, end, &now_held);
+	gone = ask->held_at_ask -
+	       min(ask->held_at_ask, now_held.resident + now_held.swapped);
+	released = gone - min(gone, ask->purged_pages);
+	if (released >= ask->asked_pages) {
+		ramm_verdict(p, s, ask->overdue ? RAMM_LATE : RAMM_ANSWERED,
+			     released, now);
+		goto free;
+	}
+	if (!due)
+		return;
+	if (!(ask->rec.ramm_flags & RAMM_DISCARDABLE)) {
+		if (!ask->overdue) {
+			spin_lock(&p->lock);
+			s->overdue = true;
+			spin_unlock(&p->lock);
+			return;
+		}
+		ramm_verdict(p, s, RAMM_IGNORED, released, now);
+		goto free;
+	}
+
+	/* Discardable and not given back in time: take what is missing. */
+	ramm_verdict(p, s, released ? RAMM_LATE : RAMM_IGNORED, released, now);
+	purged = 0;
+	zapped_end = start;
+	if (READ_ONCE(ramm_tun.enabled))
+		purged = ramm_zap(p->mm, start, end,
+				  ask->asked_pages - released, false,
+				  &zapped_end);
+	if (purged) {
+		ramm_count(RAMM_PAGES_PURGED_KRAMMMD, purged);
+		ramm_credit_count(p, 0, purged << PAGE_SHIFT, 0);
+		trace_ramm_purge(pid_nr(p->pid), start, zapped_end - start,
+				 purged << PAGE_SHIFT, false);
+	}
+	spin_lock(&p->lock);
+	__ramm_fill_purge(p, i, start, zapped_end,
+			  (struct ramm_price) {
+				.price = ask->rec.price,
+				.flags = ask->rec.ramm_flags,
+			  }, purged, ask->rec.detected_ns);
+	spin_unlock(&p->lock);
+	return;
+free:
+	spin_lock(&p->lock);
+	memset(s, 0, sizeof(*s));
+	spin_unlock(&p->lock);
+}
+
+/* Judge @p's asks that are due, or all of them if it asked for a check. */
+static void ramm_judge(struct ramm_participant *p, u64 now)
+{
+	u64 grace = (u64)READ_ONCE(ramm_tun.deadline_ms) * NSEC_PER_MSEC;
+	bool check, locked = false;
+	unsigned int i;
+
+	spin_lock(&p->lock);
+	check = p->check;
+	p->check = false;
+	spin_unlock(&p->lock);
+
+	for (i = 0; i < p->nr_slots; i++) {
+		struct ramm_slot ask;
+
+		spin_lock(&p->lock);
+		ask = p->slots[i];
+		spin_unlock(&p->lock);
+		if (ask.state != RAMM_SLOT_ASK)
+			continue;
+		if (!check &&
+		    now < ask.rec.deadline_ns + (ask.overdue ? grace : 0))
+			continue;
+		if (!locked) {
+			if (!mmget_not_zero(p->mm))
+				return;
+			mmap_read_lock(p->mm);
+			locked = true;
+		}
+		ramm_judge_ask(p, i, &ask, now);
+	}
+	if (locked) {
+		mmap_read_unlock(p->mm);
+		mmput(p->mm);
+	}
+}
+
+/* Nanoseconds until the earliest deadline of @p, or U64_MAX. */
+static u64 ramm_next_deadline(struct ramm_participant *p, u64 now)
+{
+	u64 grace = (u64)READ_ONCE(ramm_tun.deadline_ms) * NSEC_PER_MSEC;
+	u64 next = U64_MAX;
+	unsigned int i;
+
+	spin_lock(&p->lock);
+	for (i = 0; i < p->nr_slots; i++) {
+		struct ramm_slot *s = &p->slots[i];
+		u64 due;
+
+		if (s->state != RAMM_SLOT_ASK)
+			continue;
+		due = s->rec.deadline_ns + (s->overdue ? grace : 0);
+		next = min(next, due > now ? due - now : 0);
+	}
+	spin_unlock(&p->lock);
+	return next;
+}
+
+/* --- 2. the shortfall ----------------------------------------------------- */
+
+/* Free pages krammmd balances toward; see the comment at the top. */
+static unsigned long ramm_target_free(void)
+{
+	unsigned long target = totalram_pages() / 1000 *
+			       READ_ONCE(ramm_tun.headroom_permille);
+	struct zone *zone;
+
+	for_each_populated_zone(zone)
+		target += high_wmark_pages(zone);
+	return target;
+}
+
+static long ramm_shortfall(void)
+{
+	struct ramm_participant *p;
+	long shortfall;
+
+	shortfall = ramm_target_free() - global_zone_page_state(NR_FREE_PAGES);
+	list_for_each_entry(p, &ramm_participants, node)
+		shortfall -= ramm_outstanding(p, 0, TASK_SIZE);
+	return shortfall;
+}
+
+/* --- 3. asking ----------------------------------------------------------- */
+
+struct ramm_candidate {
+	u64 eff;
+	struct ramm_participant *p;
+	unsigned long start, end;
+	struct ramm_price price;
+	struct ramm_usage usage;
+	u64 available;	/* resident and not asked for yet */
+};
+
+static int ramm_candidate_cmp(const void *a, const void *b)
+{
+	const struct ramm_candidate *x = a, *y = b;
+
+	if (x->eff != y->eff)
+		return x->eff < y->eff ? -1 : 1;
+	if (x->p->id != y->p->id)
+		return x->p->id < y->p->id ? -1 : 1;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+struct ramm_candidates {
+	struct ramm_candidate *c;
+	size_t nr, cap;
+};
+
+static bool ramm_candidates_add(struct ramm_candidates *cs,
+				const struct ramm_candidate *c)
+{
+	if (cs->nr == cs->cap) {
+		size_t cap = max_t(size_t, 64, cs->cap * 2);
+		void *grown = kvrealloc(cs->c, cs->cap * sizeof(*c),
+					cap * sizeof(*c), GFP_KERNEL);
+
+		if (!grown)
+			return false;
+		cs->c = grown;
+		cs->cap = cap;
+	}
+	cs->c[cs->nr++] = *c;
+	return true;
+}
+
+/* The ranges of @p that may be asked for now, with what they hold. */
+static void ramm_collect(struct ramm_participant *p, bool above_reserve,
+			 struct ramm_candidates *cs)
+{
+	u64 reserve = READ_ONCE(ramm_tun.reserve_price);
+	struct vm_area_struct *vma;
+
+	if (!mmget_not_zero(p->mm))
+		return;
+	mmap_read_lock(p->mm);
+	{
+		VMA_ITERATOR(vmi, p->mm, 0);
+
+		for_each_vma(vmi, vma) {
+			struct ramm_candidate c;
+			u64 asked;
+
+			if (!ramm_vma_priced(vma) || !ramm_vma_priceable(vma))
+				continue;
+			if (vma->ramm_price.price >= reserve && !above_reserve)
+				continue;
+			c = (struct ramm_candidate) {
+				.eff = ramm_effective_price(vma->ramm_price.price,
+							    p->credit),
+				.p = p,
+				.start = vma->vm_start,
+				.end = vma->vm_end,
+				.price = vma->ramm_price,
+			};
+			ramm_usage(p->mm, c.start, c.end, &c.usage);
+			asked = ramm_outstanding(p, c.start, c.end);
+			if (c.usage.resident <= asked)
+				continue;
+			c.available = c.usage.resident - asked;
+			if (!ramm_candidates_add(cs, &c))
+				break;
+		}
+	}
+	mmap_read_unlock(p->mm);
+	mmput(p->mm);
+}
+
+/* Ask the cheapest ranges for @shortfall pages. */
+static void ramm_ask(long shortfall, bool escalate, u64 now)
+{
+	struct ramm_candidates cs = {};
+	struct ramm_participant *p;
+	bool above_reserve;
+	size_t i;
+
+	/* Page cache that reclaim can drop is cheaper than valuable memory. */
+	above_reserve = escalate &&
+		global_node_page_state(NR_ACTIVE_FILE) +
+		global_node_page_state(NR_INACTIVE_FILE) < shortfall;
+
+	list_for_each_entry(p, &ramm_participants, node)
+		ramm_collect(p, above_reserve, &cs);
+	sort(cs.c, cs.nr, sizeof(*cs.c), ramm_candidate_cmp, NULL);
+
+	for (i = 0; i < cs.nr && shortfall > 0; i++) {
+		struct ramm_candidate *c = &cs.c[i];
+		u64 pages = min_t(u64, c->available, shortfall);
+
+		if (!ramm_queue_ask(c->p, c->start, c->end, c->price, pages,
+				    c->usage.resident + c->usage.swapped, now))
+			continue;
+		shortfall -= pages;
+		trace_ramm_request(pid_nr(c->p->pid), c->start,
+				   c->end - c->start, c->price.price,
+				   pages << PAGE_SHIFT, c->p->credit);
+	}
+	kvfree(cs.c);
+}
+
+/* --- the thread ---------------------------------------------------------- */
+
+/* One pass; returns how long to sleep (jiffies) if nothing wakes us. */
+static long ramm_balance(void)
+{
+	struct ramm_participant *p;
+	u64 now, next = U64_MAX;
+	bool escalate;
+	long shortfall;
+
+	clear_bit(RAMM_WOKEN, &ramm_wake_flags);
+	escalate = test_and_clear_bit(RAMM_ESCALATE, &ramm_wake_flags);
+
+	mutex_lock(&ramm_participants_mutex);
+	now = ktime_get_ns();
+	list_for_each_entry(p, &ramm_participants, node) {
+		WRITE_ONCE(p->credit, ramm_credit_of(p));
+		ramm_judge(p, now);
+	}
+	if (READ_ONCE(ramm_tun.enabled)) {
+		shortfall = ramm_shortfall();
+		if (shortfall > 0)
+			ramm_ask(shortfall, escalate, now);
+	}
+	now = ktime_get_ns();
+	list_for_each_entry(p, &ramm_participants, node) {
+		ramm_deliver(p);
+		next = min(next, ramm_next_deadline(p, now));
+	}
+	mutex_unlock(&ramm_participants_mutex);
+
+	if (next == U64_MAX)
+		return MAX_SCHEDULE_TIMEOUT;
+	return nsecs_to_jiffies(next) + 1;
+}
+
+static int krammmd(void *unused)
+{
+	long timeout = MAX_SCHEDULE_TIMEOUT;
+
+	/*
+	 * As kswapd: krammmd works to free memory, so its own allocations
+	 * (the candidate array) must not wait in reclaim for it.
+	 */
+	current->flags |= PF_MEMALLOC;
+	set_freezable();
+	while (!kthread_should_stop()) {
+		wait_event_freezable_timeout(ramm_krammmd_wait,
+			test_bit(RAMM_WOKEN, &ramm_wake_flags) ||
+			kthread_should_stop(), timeout);
+		timeout = ramm_balance();
+	}
+	return 0;
+}
+
+/**
+ * ramm_krammmd_start - start krammmd (at boot)
+ *
+ * Return: 0, or the error of kthread_run().
+ */
+int ramm_krammmd_start(void)
+{
+	ramm_krammmd = kthread_run(krammmd, NULL, "krammmd");
+	if (IS_ERR(ramm_krammmd)) {
+		int error = PTR_ERR(ramm_krammmd);
+
+		ramm_krammmd = NULL;
+		return error;
+	}
+	return 0;
+}

@@ -1,0 +1,354 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * RAMM in reclaim: counting a range's resident pages, dropping them, and
+ * the direct-reclaim hook.
+ *
+ * Direct reclaim cannot wait for userspace, so try_to_free_pages() calls
+ * ramm_direct_reclaim() to drop participants' *discardable* memory itself,
+ * cheapest effective price first: ranges priced below the reserve price
+ * before ordinary reclaim touches page cache, the others only when
+ * ordinary reclaim fell short of its target.  It never blocks:
+ *
+ *  - every mmap_lock is only tried, the current process's included, since
+ *    reclaim often runs inside a page fault that holds it;
+ *  - pages are zapped as the OOM reaper does (__oom_reap_task_mm()), with
+ *    non-blocking MMU notifiers, skipping VM_LOCKED, VM_HUGETLB and
+ *    VM_PFNMAP as MADV_DONTNEED does;
+ *  - it allocates nothing itself: the purge record goes into a queue slot
+ *    reserved before zapping, and a range whose owner's queue is full is
+ *    not purged, so no purge is ever silent (the mmu_gather may try a
+ *    GFP_NOWAIT batch page, as it does for the reaper);
+ *  - the locks it takes (RCU, a participant's spinlock, page table locks)
+ *    are never held across an allocation; signals and poll wake-ups are
+ *    left to krammmd, which it wakes.
+ *
+ * Allocations that may fail (__GFP_NORETRY, costly orders such as THP or
+ * a balloon) are served by asking, never by purging.
+ */
+
+#define pr_fmt(fmt) "ramm: " fmt
+
+#include <linux/mm.h>
+#include <linux/huge_mm.h>
+#include <linux/mmu_notifier.h>
+#include <linux/pagewalk.h>
+#include <linux/rculist.h>
+#include <linux/sched/mm.h>
+#include <linux/swap.h>
+#include <linux/swapops.h>
+#include <asm/tlb.h>
+
+#include "../internal.h"
+#include "ramm.h"
+#include <trace/events/ramm.h>
+
+static int ramm_count_pmd(pmd_t *pmd, unsigned long addr, unsigned long end,
+			  struct mm_walk *walk)
+{
+	struct ramm_usage *usage = walk->private;
+	pte_t *pte, *orig;
+	spinlock_t *ptl;	/* the page table's */
+
+	/* As smaps_pte_range() counts. */
+	ptl = pmd_trans_huge_lock(pmd, walk->vma);
+	if (ptl) {
+		if (pmd_present(*pmd) && !is_huge_zero_pmd(*pmd))
+			usage->resident += (end - addr) >> PAGE_SHIFT;
+		spin_unlock(ptl);
+		return 0;
+	}
+	if (pmd_trans_unstable(pmd))
+		return 0;
+	orig = pte_offset_map_lock(walk->mm, pmd, addr, &ptl);
+	for (pte = orig; addr != end; pte++, addr += PAGE_SIZE) {
+		pte_t ptent = *pte;
+
+		if (pte_present(ptent)) {
+			if (!is_zero_pfn(pte_pfn(ptent)))
+				usage->resident++;
+		} else if (is_swap_pte(ptent) &&
+			   !non_swap_entry(pte_to_swp_entry(ptent))) {
+			usage->swapped++;
+		}
+	}
+	pte_unmap_unlock(orig, ptl);
+	return 0;
+}
+
+static const struct mm_walk_ops ramm_count_ops = {
+	.pmd_entry = ramm_count_pmd,
+};
+
+/**
+ * ramm_usage - the pages [start, end) holds, in RAM and in swap
+ * @mm:    the address space, mmap_lock held
+ * @start: first byte
+ * @end:   end of the range
+ * @usage: filled in
+ *
+ * The shared zero page does not count: it costs no memory.  Swapped pages
+ * are counted apart because swap-out is ordinary reclaim's doing, not the
+ * owner's: only a fall of the two together is an answer to an ask.
+ */
+void ramm_usage(struct mm_struct *mm, unsigned long start, unsigned long end,
+		struct ramm_usage *usage)
+{
+	*usage = (struct ramm_usage) {};
+	mmap_assert_locked(mm);
+	walk_page_range(mm, start, end, &ramm_count_ops, usage);
+}
+
+/* Whether RAMM may drop the pages of @vma: discardable, zappable memory. */
+static bool ramm_vma_purgeable(struct vm_area_struct *vma)
+{
+	return ramm_vma_priced(vma) &&
+	       (vma->ramm_price.flags & RAMM_DISCARDABLE) &&
+	       vma_is_anonymous(vma) &&
+	       !(vma->vm_flags & (VM_LOCKED | VM_HUGETLB | VM_PFNMAP |
+				  VM_SHARED));
+}
+
+/* Zap [start, end) of @vma; false if a notifier would have to block. */
+static bool ramm_zap_chunk(struct vm_area_struct *vma, unsigned long start,
+			   unsigned long end, bool nonblock)
+{
+	struct mmu_notifier_range range;
+	struct mmu_gather tlb;
+
+	mmu_notifier_range_init(&range, MMU_NOTIFY_UNMAP, 0, vma, vma->vm_mm,
+				start, end);
+	tlb_gather_mmu(&tlb, vma->vm_mm);
+	if (nonblock) {
+		if (mmu_notifier_invalidate_range_start_nonblock(&range)) {
+			tlb_finish_mmu(&tlb);
+			return false;
+		}
+	} else {
+		mmu_notifier_invalidate_range_start(&range);
+	}
+	unmap_page_range(&tlb, vma, range.start, range.end, NULL);
+	mmu_notifier_invalidate_range_end(&range);
+	tlb_finish_mmu(&tlb);
+	return true;
+}
+
+/**
+ * ramm_zap - drop up to @pages resident pages of the discardable [start, end)
+ * @mm:         the address space, mmap_lock held (read is enough, as for
+ *              MADV_DONTNEED)
+ * @start:      first byte
+ * @end:        end of the range
+ * @pages:      how many pages to free
+ * @nonblock:   from reclaim: MMU notifiers must not block
+ * @zapped_end: set to the end of what was zapped
+ *
+ * Zaps from @start in steps of at most one page table (PMD_SIZE), so that
+ * only as much as needed is dropped, and measures what each step freed
+ * with the mm's anonymous RSS counter.  Later reads of a zapped page see
+ * zeros.
+ *
+ * Return: the number of pages freed.
+ */
+u64 ramm_zap(struct mm_struct *mm, unsigned long start, unsigned long end,
+	     u64 pages, bool nonblock, unsigned long *zapped_end)
+{
+	VMA_ITERATOR(vmi, mm, start);
+	struct vm_area_struct *vma;
+	u64 freed = 0;
+
+	mmap_assert_locked(mm);
+	*zapped_end = start;
+	lru_add_drain();	/* pages in LRU caches are not freed by a zap */
+	if (current->mm == mm)
+		sync_mm_rss(mm);
+	update_hiwater_rss(mm);
+	for_each_vma_range(vmi, vma, end) {
+		unsigned long addr = max(start, vma->vm_start);
+		unsigned long stop = min(end, vma->vm_end);
+
+		if (!ramm_vma_purgeable(vma))
+			continue;
+		while (addr < stop && freed < pages) {
+			unsigned long next = min(pmd_addr_end(addr, stop), stop);
+			long before = get_mm_counter(mm, MM_ANONPAGES);
+
+			if (!ramm_zap_chunk(vma, addr, next, nonblock))
+				return freed;
+			freed += max(0L, before - get_mm_counter(mm, MM_ANONPAGES));
+			*zapped_end = next;
+			addr = next;
+		}
+		if (freed >= pages)
+			break;
+	}
+	return freed;
+}
+
+/*
+ * The cheapest purgeable range found by one scan: participants compared
+ * by (effective price, registration order, address), strictly after the
+ * previous pick, so every scan makes progress.
+ */
+struct ramm_key {
+	u64 eff;
+	u64 id;
+	unsigned long start;
+};
+
+struct ramm_pick {
+	struct ramm_key key;
+	struct ramm_participant *p;	/* referenced, and its mm's users */
+};
+
+static bool ramm_key_before(const struct ramm_key *a, const struct ramm_key *b)
+{
+	if (a->eff != b->eff)
+		return a->eff < b->eff;
+	if (a->id != b->id)
+		return a->id < b->id;
+	return a->start < b->start;
+}
+
+static void ramm_pick_release(struct ramm_pick *pick)
+{
+	if (!pick->p)
+		return;
+	mmput_async(pick->p->mm);
+	ramm_put(pick->p);
+	pick->p = NULL;
+}
+
+/*
+ * Find the cheapest purgeable range after @after.  Under RCU, holding no
+ * sleeping lock: each participant is pinned with refcount_inc_not_zero()
+ * and mmget_not_zero(), its mmap_lock only tried.
+ */
+static bool ramm_pick_next(const struct ramm_pick *after, bool last_resort,
+			   struct ramm_pick *best)
+{
+	u64 reserve = READ_ONCE(ramm_tun.reserve_price);
+	struct ramm_participant *p;
+
+	best->key = (struct ramm_key) { U64_MAX, U64_MAX, ULONG_MAX };
+	best->p = NULL;
+	rcu_read_lock();
+	list_for_each_entry_rcu(p, &ramm_participants, node) {
+		struct ramm_participant *prev = best->p;
+		struct vm_area_struct *vma;
+
+		if (!refcount_inc_not_zero(&p->ref))
+			continue;
+		if (!mmget_not_zero(p->mm)) {
+			ramm_put(p);
+			continue;
+		}
+		if (mmap_read_trylock(p->mm)) {
+			VMA_ITERATOR(vmi, p->mm, 0);
+
+			for_each_vma(vmi, vma) {
+				u64 price = vma->ramm_price.price;
+				bool above = price >= reserve;
+				struct ramm_key key;
+
+				if (!ramm_vma_purgeable(vma) ||
+				    above != last_resort)
+					continue;
+				key.eff = ramm_effective_price(price,
+							READ_ONCE(p->credit));
+				key.id = p->id;
+				key.start = vma->vm_start;
+				if (ramm_key_before(&after->key, &key) &&
+				    ramm_key_before(&key, &best->key)) {
+					best->key = key;
+					best->p = p;
+				}
+			}
+			mmap_read_unlock(p->mm);
+		}
+		if (best->p == p) {
+			/* The new pick keeps p's references; drop prev's. */
+			if (prev) {
+				mmput_async(prev->mm);
+				ramm_put(prev);
+			}
+			continue;
+		}
+		mmput_async(p->mm);
+		ramm_put(p);
+	}
+	rcu_read_unlock();
+	return best->p;
+}
+
+/* Purge up to @pages of the picked range; returns the pages freed. */
+static u64 ramm_purge_pick(struct ramm_pick *pick, u64 pages, u64 detected)
+{
+	struct ramm_participant *p = pick->p;
+	struct mm_struct *mm = p->mm;
+	struct vm_area_struct *vma;
+	unsigned long zapped_end;
+	struct ramm_price price;
+	u64 freed = 0;
+	int slot;
+
+	if (!mmap_read_trylock(mm))
+		return 0;
+	vma = vma_lookup(mm, pick->key.start);
+	if (!vma || vma->vm_start != pick->key.start || !ramm_vma_purgeable(vma))
+		goto out;
+	price = vma->ramm_price;
+
+	spin_lock(&p->lock);
+	slot = __ramm_reserve_slot(p);
+	spin_unlock(&p->lock);
+	if (slot < 0) {
+		ramm_count(RAMM_QUEUE_OVERFLOWS, 1);
+		ramm_credit_count(p, 0, 0, 1);
+		goto out;
+	}
+	freed = ramm_zap(mm, vma->vm_start, vma->vm_end, pages, true,
+			 &zapped_end);
+	spin_lock(&p->lock);
+	__ramm_fill_purge(p, slot, vma->vm_start, zapped_end, price, freed,
+			  detected);
+	spin_unlock(&p->lock);
+	if (freed) {
+		ramm_count(RAMM_PAGES_PURGED_DIRECT, freed);
+		ramm_credit_count(p, 0, freed << PAGE_SHIFT, 0);
+		trace_ramm_purge(pid_nr(p->pid), vma->vm_start,
+				 zapped_end - vma->vm_start,
+				 freed << PAGE_SHIFT, true);
+	}
+out:
+	mmap_read_unlock(mm);
+	return freed;
+}
+
+unsigned long __ramm_direct_reclaim(gfp_t gfp_mask, int order,
+				    unsigned long nr_to_reclaim,
+				    bool last_resort)
+{
+	struct ramm_pick after = {}, pick;	/* after: the cursor */
+	unsigned long freed = 0;
+	u64 detected;
+
+	if (!READ_ONCE(ramm_tun.enabled) || !atomic_read(&ramm_nr_participants))
+		return 0;
+	ramm_wake_krammmd(last_resort);
+	if (gfp_mask & __GFP_NORETRY || order > PAGE_ALLOC_COSTLY_ORDER)
+		return 0;
+
+	detected = ktime_get_ns();
+	while (freed < nr_to_reclaim && !fatal_signal_pending(current) &&
+	       ramm_pick_next(&after, last_resort, &pick)) {
+		freed += ramm_purge_pick(&pick, nr_to_reclaim - freed,
+					 detected);
+		after = pick;
+		ramm_pick_release(&pick);
+	}
+	if (freed)
+		ramm_wake_krammmd(false);	/* deliver the purge records */
+	trace_ramm_direct_reclaim(order, gfp_mask, nr_to_reclaim, freed,
+				  last_resort);
+	return freed;
+}
