@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * prctl(PR_RAMM, ...): PR_RAMM_PROBE, PR_RAMM_SET_PRICE, PR_RAMM_GET_PRICE,
- * PR_RAMM_GET_STATS, the /proc/self/status totals, and every error.
+ * PR_RAMM_GET_STATS, the /proc/self/status totals, and every error.  The
+ * participant sub-commands (5 to 8) are tested in participant_test.c.
  *
  * Every test skips on a kernel without RAMM (PR_RAMM_PROBE fails with
  * EINVAL), except no_ramm_mmap_priced_enosys, which checks that a 6.1
@@ -17,7 +18,11 @@
 #define RAMM_V1_COMMANDS	((1ULL << PR_RAMM_PROBE) |		\
 				 (1ULL << PR_RAMM_SET_PRICE) |		\
 				 (1ULL << PR_RAMM_GET_PRICE) |		\
-				 (1ULL << PR_RAMM_GET_STATS))
+				 (1ULL << PR_RAMM_GET_STATS) |		\
+				 (1ULL << PR_RAMM_REGISTER) |		\
+				 (1ULL << PR_RAMM_UNREGISTER) |		\
+				 (1ULL << PR_RAMM_GET_FD) |		\
+				 (1ULL << PR_RAMM_GET_REQUESTS))
 
 FIXTURE(prctl) {
 	struct ramm_env env;
@@ -145,10 +150,13 @@ TEST_F(prctl, probe_errors)
 	EXPECT_PRCTL_ERR(EFAULT, PR_RAMM_PROBE, hole, sizeof(pr), 0);
 }
 
-/* Unknown sub-commands, and every one the probe does not advertise. */
+/*
+ * Unknown sub-commands, and every one the probe does not advertise.  5 to 8
+ * exist (participants) and are not called here: 5 with zeros registers.
+ */
 TEST_F(prctl, unknown_subcommands)
 {
-	static const unsigned long subs[] = { 0, 5, 6, 7, 8, 9, 64, 1000,
+	static const unsigned long subs[] = { 0, 9, 10, 63, 64, 1000,
 					      0x52414d4d, ~0UL };
 	struct ramm_probe pr;
 	unsigned int i;
@@ -729,6 +737,68 @@ TEST_F(prctl, get_stats)
 	ASSERT_EQ(st0.priced_bytes, st.priced_bytes);
 	ASSERT_EQ(st0.discardable_bytes, st.discardable_bytes);
 	ASSERT_EQ(st0.priced_ranges, st.priced_ranges);
+}
+
+/*
+ * The first published struct (24 bytes) still works and only those bytes
+ * are written; the full one (88) reports a process that never registered.
+ */
+TEST_F(prctl, get_stats_sizes)
+{
+	struct ramm_stats *st;
+	unsigned char *buf;
+	size_t i;
+	char *a;
+
+	if (ramm_skip(_metadata, &self->env))
+		return;
+	ASSERT_EQ(RAMM_STATS_SIZE_VER1, sizeof(struct ramm_stats));
+	a = ramm_map_priced(&self->maps, 3, RW, 7, RAMM_DISCARDABLE);
+	ASSERT_NE(MAP_FAILED, a);
+	buf = (unsigned char *)ramm_map_plain(&self->maps, 1, RW);
+	ASSERT_NE(MAP_FAILED, buf);
+	st = (struct ramm_stats *)buf;
+
+	memset(buf, 0xff, page_size);
+	ASSERT_EQ(0, ramm_prctl(PR_RAMM_GET_STATS, (unsigned long)buf,
+				RAMM_STATS_SIZE_VER0, 0)) {
+		TH_LOG("GET_STATS size %d: %s", RAMM_STATS_SIZE_VER0,
+		       strerror(errno));
+	}
+	ASSERT_LE(3 * page_size, st->priced_bytes);
+	ASSERT_LE(3 * page_size, st->discardable_bytes);
+	ASSERT_LE(1, st->priced_ranges);
+	for (i = RAMM_STATS_SIZE_VER0; i < page_size; i++) {
+		ASSERT_EQ(0xff, buf[i]) {
+			TH_LOG("byte %zu written with a %d-byte struct", i,
+			       RAMM_STATS_SIZE_VER0);
+		}
+	}
+
+	memset(buf, 0xff, page_size);
+	ASSERT_EQ(0, ramm_prctl(PR_RAMM_GET_STATS, (unsigned long)buf,
+				RAMM_STATS_SIZE_VER1, 0));
+	ASSERT_LE(3 * page_size, st->priced_bytes);
+	/* This test's process never registered and was never asked. */
+	ASSERT_EQ(0, st->registered);
+	ASSERT_EQ(1000, st->credit);
+	ASSERT_EQ(0, st->asked);
+	ASSERT_EQ(0, st->answered);
+	ASSERT_EQ(0, st->late);
+	ASSERT_EQ(0, st->ignored);
+	ASSERT_EQ(0, st->purged_bytes);
+	ASSERT_EQ(0, st->queue_overflows);
+	ASSERT_EQ(0xff, buf[RAMM_STATS_SIZE_VER1]);
+
+	/* A larger buffer: the tail is zeroed. */
+	memset(buf, 0xff, page_size);
+	ASSERT_EQ(0, ramm_prctl(PR_RAMM_GET_STATS, (unsigned long)buf,
+				page_size, 0));
+	for (i = RAMM_STATS_SIZE_VER1; i < page_size; i++) {
+		ASSERT_EQ(0, buf[i]) {
+			TH_LOG("byte %zu not zeroed", i);
+		}
+	}
 }
 
 TEST_F(prctl, get_stats_errors)

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Shared helpers for the RAMM selftests: the mmap_priced() wrapper, the
- * PR_RAMM prctl wrappers, the probe that decides whether to skip, guarded
- * mappings, and parsers for /proc/self/smaps and /proc/self/status.
+ * PR_RAMM prctl wrappers (prices and participants), the probe that decides
+ * whether to skip, guarded mappings, parsers for /proc/self/smaps and
+ * /proc/PID/status, and /sys/kernel/mm/ramm/.
  */
 #ifndef __RAMM_HELPERS_H
 #define __RAMM_HELPERS_H
@@ -10,6 +11,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,6 +25,7 @@
 #include <sys/types.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/ramm.h>
@@ -132,6 +136,71 @@ static inline long ramm_get_stats(struct ramm_stats *st)
 {
 	memset(st, 0, sizeof(*st));
 	return ramm_prctl(PR_RAMM_GET_STATS, (unsigned long)st, sizeof(*st), 0);
+}
+
+/* PR_RAMM_REGISTER with an explicit struct ramm_register. */
+static inline long ramm_register(__u64 signal, __u64 flags)
+{
+	struct ramm_register reg = {
+		.signal = signal,
+		.flags = flags,
+	};
+
+	return ramm_prctl(PR_RAMM_REGISTER, (unsigned long)&reg, sizeof(reg),
+			  0);
+}
+
+/* PR_RAMM_REGISTER with NULL: the defaults, SIGUSR1 and no flags. */
+static inline long ramm_register_default(void)
+{
+	return ramm_prctl(PR_RAMM_REGISTER, 0, 0, 0);
+}
+
+static inline long ramm_unregister(void)
+{
+	return ramm_prctl(PR_RAMM_UNREGISTER, 0, 0, 0);
+}
+
+/* PR_RAMM_GET_FD; @flags is 0 or O_NONBLOCK. */
+static inline int ramm_get_fd(unsigned long flags)
+{
+	return (int)ramm_prctl(PR_RAMM_GET_FD, flags, 0, 0);
+}
+
+/* PR_RAMM_GET_REQUESTS into @bytes bytes at @reqs: the number moved. */
+static inline long ramm_get_requests(struct ramm_request *reqs, size_t bytes)
+{
+	return ramm_prctl(PR_RAMM_GET_REQUESTS, (unsigned long)reqs, bytes, 0);
+}
+
+/* 1 if registered, 0 if not, -1 if GET_STATS failed. */
+static inline int ramm_registered(void)
+{
+	struct ramm_stats st;
+
+	if (ramm_get_stats(&st))
+		return -1;
+	return st.registered ? 1 : 0;
+}
+
+/* CLOCK_MONOTONIC in ns: the clock of detected_ns and deadline_ns. */
+static inline __u64 ramm_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+}
+
+static inline void ramm_sleep_ms(unsigned int ms)
+{
+	struct timespec ts = {
+		.tv_sec = ms / 1000,
+		.tv_nsec = (long)(ms % 1000) * 1000000L,
+	};
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
 }
 
 static inline void ramm_env_probe(struct ramm_env *env)
@@ -458,6 +527,173 @@ static inline int status_kb(const char *key, __u64 *kb)
 	}
 	fclose(f);
 	return ret;
+}
+
+/*
+ * Read "<key>:<whitespace><decimal>" (no unit, as RammCredit:) from
+ * /proc/@pid/status, or /proc/self/status for @pid 0.  0 on success, -1 if
+ * the file or the line is missing, -2 if the line is malformed.
+ */
+static inline int status_value(pid_t pid, const char *key, __u64 *val)
+{
+	size_t klen = strlen(key);
+	char path[64], line[256];
+	int ret = -1;
+	FILE *f;
+
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/status");
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, key, klen) || line[klen] != ':')
+			continue;
+		ret = ramm_parse_plain(line, key, val) ? -2 : 0;
+		break;
+	}
+	fclose(f);
+	return ret;
+}
+
+/* RammCredit: of /proc/@pid/status (0: self), in thousandths. */
+static inline int status_credit(pid_t pid, __u64 *credit)
+{
+	return status_value(pid, "RammCredit", credit);
+}
+
+/* /sys/kernel/mm/ramm/: the tunables (root may write) and the counters. */
+#define RAMM_SYSFS_DIR		"/sys/kernel/mm/ramm/"
+
+static const char *const ramm_tunables[] __attribute__((unused)) = {
+	"enabled", "reserve_price", "deadline_ms", "queue_len",
+	"headroom_permille", "credit_halflife_s",
+};
+
+static const char *const ramm_counters[] __attribute__((unused)) = {
+	"participants", "wakes", "requests", "pages_asked",
+	"pages_released", "pages_purged_krammmd", "pages_purged_direct",
+	"answered", "late", "ignored", "signals_sent", "signals_skipped",
+	"queue_overflows",
+};
+
+/*
+ * Read /sys/kernel/mm/ramm/@name, which must hold one decimal number and a
+ * newline.  0 on success, -errno if it cannot be read, -EINVAL if it holds
+ * anything else.
+ */
+static inline int ramm_sysfs_read(const char *name, __u64 *val)
+{
+	char path[128], buf[64];
+	ssize_t n;
+	char *end;
+	int fd;
+
+	snprintf(path, sizeof(path), RAMM_SYSFS_DIR "%s", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n < 0) {
+		n = -errno;
+		close(fd);
+		return (int)n;
+	}
+	close(fd);
+	buf[n] = '\0';
+	if (buf[0] < '0' || buf[0] > '9')
+		return -EINVAL;
+	errno = 0;
+	*val = strtoull(buf, &end, 10);
+	if (errno || strcmp(end, "\n"))
+		return -EINVAL;
+	return 0;
+}
+
+/* Write @text to /sys/kernel/mm/ramm/@name in one write(): 0 or -errno. */
+static inline int ramm_sysfs_write(const char *name, const char *text)
+{
+	size_t len = strlen(text);
+	char path[128];
+	ssize_t n;
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), RAMM_SYSFS_DIR "%s", name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, text, len);
+	if (n < 0)
+		ret = -errno;
+	else if ((size_t)n != len)
+		ret = -EIO;
+	close(fd);
+	return ret;
+}
+
+static inline int ramm_sysfs_write_u64(const char *name, __u64 val)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%llu\n", (unsigned long long)val);
+	return ramm_sysfs_write(name, buf);
+}
+
+/*
+ * The participants counter once it has held still for 200 ms (at most 3 s):
+ * a process that exited is unregistered when the last user of its mm lets
+ * go, which may be a moment after its parent reaped it.  0 or -errno.
+ */
+static inline int ramm_participants_settled(__u64 *val)
+{
+	__u64 end = ramm_now_ns() + 3000000000ULL, v;
+	int ret, still = 0;
+
+	ret = ramm_sysfs_read("participants", val);
+	while (!ret && still < 4 && ramm_now_ns() < end) {
+		ramm_sleep_ms(50);
+		ret = ramm_sysfs_read("participants", &v);
+		still = v == *val ? still + 1 : 0;
+		*val = v;
+	}
+	return ret;
+}
+
+/* The tunables as a test found them, to put back in its teardown. */
+struct ramm_tunables_saved {
+	int nr;
+	bool ok[ARRAY_SIZE(ramm_tunables)];
+	__u64 val[ARRAY_SIZE(ramm_tunables)];
+};
+
+static inline void ramm_tunables_save(struct ramm_tunables_saved *s)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(ramm_tunables); i++)
+		s->ok[i] = !ramm_sysfs_read(ramm_tunables[i], &s->val[i]);
+	s->nr = (int)ARRAY_SIZE(ramm_tunables);
+}
+
+/* Put back every tunable that was read and has changed since. */
+static inline void ramm_tunables_restore(const struct ramm_tunables_saved *s)
+{
+	unsigned int i;
+	__u64 now;
+
+	for (i = 0; i < (unsigned int)s->nr; i++) {
+		if (!s->ok[i])
+			continue;
+		if (!ramm_sysfs_read(ramm_tunables[i], &now) &&
+		    now == s->val[i])
+			continue;
+		if (ramm_sysfs_write_u64(ramm_tunables[i], s->val[i]))
+			fprintf(stderr, "# could not restore %s%s to %llu\n",
+				RAMM_SYSFS_DIR, ramm_tunables[i],
+				(unsigned long long)s->val[i]);
+	}
 }
 
 /*
