@@ -19,10 +19,11 @@
  *     gap, which is about 0.5 MiB in a 256 MiB machine), minus free pages
  *     (which already include what ordinary reclaim freed), minus pages
  *     asked for and not yet judged (so a gap is not asked for twice);
- *  3. asks for the shortfall: participants' priced ranges sorted by
+ *  3. asks for the shortfall: participants' priced ranges in order of
  *     effective price (price * credit), ties to the older participant and
  *     lower address, each asked for at most its resident pages not
- *     already asked for, until the shortfall is covered.  Ranges priced at
+ *     already asked for, until the shortfall is covered.  Finding them
+ *     allocates nothing, so the market works when memory is exhausted.  Ranges priced at
  *     or above the reserve price are considered only when ordinary
  *     reclaim could not meet its target (direct reclaim says so), and
  *     even then not while reclaimable page cache alone exceeds the
@@ -39,7 +40,6 @@
 #include <linux/kthread.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
-#include <linux/sort.h>
 #include <linux/vmstat.h>
 
 #include "ramm.h"
@@ -158,7 +158,12 @@ static void ramm_judge_ask(struct ramm_participant *p, unsigned int i,
 		goto free;
 	}
 
-	/* Discardable and not given back in time: take what is missing. */
+	/*
+	 * Discardable and not given back in time: take what is missing.  If
+	 * direct reclaim is purging this participant, judge on the next pass.
+	 */
+	if (test_and_set_bit_lock(0, &p->purging))
+		return;
 	ramm_verdict(p, s, released ? RAMM_LATE : RAMM_IGNORED, released, now);
 	purged = 0;
 	zapped_end = start;
@@ -179,6 +184,7 @@ static void ramm_judge_ask(struct ramm_participant *p, unsigned int i,
 				.flags = ask->rec.ramm_flags,
 			  }, purged, ask->rec.detected_ns);
 	spin_unlock(&p->lock);
+	clear_bit_unlock(0, &p->purging);
 	return;
 free:
 	spin_lock(&p->lock);
@@ -272,119 +278,108 @@ static long ramm_shortfall(void)
 /* --- 3. asking ----------------------------------------------------------- */
 
 struct ramm_candidate {
-	u64 eff;
+	struct ramm_key key;
 	struct ramm_participant *p;
-	unsigned long start, end;
+	unsigned long end;
 	struct ramm_price price;
-	struct ramm_usage usage;
-	u64 available;	/* resident and not asked for yet */
 };
 
-static int ramm_candidate_cmp(const void *a, const void *b)
-{
-	const struct ramm_candidate *x = a, *y = b;
-
-	if (x->eff != y->eff)
-		return x->eff < y->eff ? -1 : 1;
-	if (x->p->id != y->p->id)
-		return x->p->id < y->p->id ? -1 : 1;
-	return x->start < y->start ? -1 : x->start > y->start;
-}
-
-struct ramm_candidates {
-	struct ramm_candidate *c;
-	size_t nr, cap;
-};
-
-static bool ramm_candidates_add(struct ramm_candidates *cs,
-				const struct ramm_candidate *c)
-{
-	if (cs->nr == cs->cap) {
-		size_t cap = max_t(size_t, 64, cs->cap * 2);
-		void *grown = kvrealloc(cs->c, cs->cap * sizeof(*c),
-					cap * sizeof(*c), GFP_KERNEL);
-
-		if (!grown)
-			return false;
-		cs->c = grown;
-		cs->cap = cap;
-	}
-	cs->c[cs->nr++] = *c;
-	return true;
-}
-
-/* The ranges of @p that may be asked for now, with what they hold. */
-static void ramm_collect(struct ramm_participant *p, bool above_reserve,
-			 struct ramm_candidates *cs)
+/*
+ * The first askable range after @after in ranking order.  A scan of the
+ * participants' VMAs that allocates nothing: krammmd runs when memory is
+ * short, and asking must not depend on getting any.  A pass needs one scan
+ * per range it asks, usually a few.
+ */
+static bool ramm_next_candidate(const struct ramm_key *after,
+				bool above_reserve, struct ramm_candidate *best)
 {
 	u64 reserve = READ_ONCE(ramm_tun.reserve_price);
-	struct vm_area_struct *vma;
+	struct ramm_participant *p;
+
+	best->key = RAMM_KEY_MAX;
+	best->p = NULL;
+	list_for_each_entry(p, &ramm_participants, node) {
+		struct vm_area_struct *vma;
+
+		if (!mmget_not_zero(p->mm))
+			continue;
+		mmap_read_lock(p->mm);
+		{
+			VMA_ITERATOR(vmi, p->mm, 0);
+
+			for_each_vma(vmi, vma) {
+				u64 price = vma->ramm_price.price;
+				struct ramm_key key;
+
+				if (!ramm_vma_priced(vma) ||
+				    !ramm_vma_priceable(vma))
+					continue;
+				if (price >= reserve && !above_reserve)
+					continue;
+				key.eff = ramm_effective_price(price, p->credit);
+				key.id = p->id;
+				key.start = vma->vm_start;
+				if (!ramm_key_before(after, &key) ||
+				    !ramm_key_before(&key, &best->key))
+					continue;
+				*best = (struct ramm_candidate) {
+					.key = key,
+					.p = p,
+					.end = vma->vm_end,
+					.price = vma->ramm_price,
+				};
+			}
+		}
+		mmap_read_unlock(p->mm);
+		mmput(p->mm);
+	}
+	return best->p;
+}
+
+/* Ask @c's owner for up to @shortfall pages; returns the pages asked. */
+static u64 ramm_ask_one(struct ramm_candidate *c, long shortfall, u64 now)
+{
+	struct ramm_participant *p = c->p;
+	struct ramm_usage usage;
+	u64 asked, pages = 0;
 
 	if (!mmget_not_zero(p->mm))
-		return;
+		return 0;
 	mmap_read_lock(p->mm);
-	{
-		VMA_ITERATOR(vmi, p->mm, 0);
-
-		for_each_vma(vmi, vma) {
-			struct ramm_candidate c;
-			u64 asked;
-
-			if (!ramm_vma_priced(vma) || !ramm_vma_priceable(vma))
-				continue;
-			if (vma->ramm_price.price >= reserve && !above_reserve)
-				continue;
-			c = (struct ramm_candidate) {
-				.eff = ramm_effective_price(vma->ramm_price.price,
-							    p->credit),
-				.p = p,
-				.start = vma->vm_start,
-				.end = vma->vm_end,
-				.price = vma->ramm_price,
-			};
-			ramm_usage(p->mm, c.start, c.end, &c.usage);
-			asked = ramm_outstanding(p, c.start, c.end);
-			if (c.usage.resident <= asked)
-				continue;
-			c.available = c.usage.resident - asked;
-			if (!ramm_candidates_add(cs, &c))
-				break;
-		}
-	}
+	ramm_usage(p->mm, c->key.start, c->end, &usage);
 	mmap_read_unlock(p->mm);
 	mmput(p->mm);
+
+	asked = ramm_outstanding(p, c->key.start, c->end);
+	if (usage.resident <= asked)
+		return 0;
+	pages = min_t(u64, usage.resident - asked, shortfall);
+	if (!ramm_queue_ask(p, c->key.start, c->end, c->price, pages,
+			    usage.resident + usage.swapped, now))
+		return 0;
+	trace_ramm_request(pid_nr(p->pid), c->key.start,
+			   c->end - c->key.start, c->price.price,
+			   pages << PAGE_SHIFT, p->credit);
+	return pages;
 }
 
 /* Ask the cheapest ranges for @shortfall pages. */
 static void ramm_ask(long shortfall, bool escalate, u64 now)
 {
-	struct ramm_candidates cs = {};
-	struct ramm_participant *p;
+	struct ramm_key after = { 0, 0, 0 };
+	struct ramm_candidate c;
 	bool above_reserve;
-	size_t i;
 
 	/* Page cache that reclaim can drop is cheaper than valuable memory. */
 	above_reserve = escalate &&
 		global_node_page_state(NR_ACTIVE_FILE) +
 		global_node_page_state(NR_INACTIVE_FILE) < shortfall;
 
-	list_for_each_entry(p, &ramm_participants, node)
-		ramm_collect(p, above_reserve, &cs);
-	sort(cs.c, cs.nr, sizeof(*cs.c), ramm_candidate_cmp, NULL);
-
-	for (i = 0; i < cs.nr && shortfall > 0; i++) {
-		struct ramm_candidate *c = &cs.c[i];
-		u64 pages = min_t(u64, c->available, shortfall);
-
-		if (!ramm_queue_ask(c->p, c->start, c->end, c->price, pages,
-				    c->usage.resident + c->usage.swapped, now))
-			continue;
-		shortfall -= pages;
-		trace_ramm_request(pid_nr(c->p->pid), c->start,
-				   c->end - c->start, c->price.price,
-				   pages << PAGE_SHIFT, c->p->credit);
+	while (shortfall > 0 && !kthread_should_stop() &&
+	       ramm_next_candidate(&after, above_reserve, &c)) {
+		shortfall -= ramm_ask_one(&c, shortfall, now);
+		after = c.key;
 	}
-	kvfree(cs.c);
 }
 
 /* --- the thread ---------------------------------------------------------- */
@@ -428,15 +423,17 @@ static int krammmd(void *unused)
 	long timeout = MAX_SCHEDULE_TIMEOUT;
 
 	/*
-	 * As kswapd: krammmd works to free memory, so its own allocations
-	 * (the candidate array) must not wait in reclaim for it.
+	 * As kswapd: krammmd works to free memory and must not wait in
+	 * reclaim for it (it allocates nothing itself; the mmu_gather may
+	 * try a page without waiting).
 	 */
 	current->flags |= PF_MEMALLOC;
 	set_freezable();
 	while (!kthread_should_stop()) {
 		wait_event_freezable_timeout(ramm_krammmd_wait,
-			test_bit(RAMM_WOKEN, &ramm_wake_flags) ||
-			kthread_should_stop(), timeout);
+					     test_bit(RAMM_WOKEN,
+						      &ramm_wake_flags) ||
+					     kthread_should_stop(), timeout);
 		timeout = ramm_balance();
 	}
 	return 0;

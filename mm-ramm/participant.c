@@ -283,18 +283,35 @@ full:
 
 /**
  * __ramm_reserve_slot - hold a slot for the purge record of a purge to come
- * @p: the participant, p->lock held
+ * @p:     the participant, p->lock held
+ * @start: the range to be purged ...
+ * @end:   ... and its end
+ *
+ * An unread purge record of an overlapping range is held to be extended,
+ * so that however often a participant that does not read is purged, its
+ * queue holds one record per range.  Readers skip a held slot.
  *
  * Return: the slot, or -1 when the queue is full (and the purge must not
  * be done: nobody could be told).
  */
-int __ramm_reserve_slot(struct ramm_participant *p)
+int __ramm_reserve_slot(struct ramm_participant *p, unsigned long start,
+			unsigned long end)
 {
+	unsigned int i;
 	int slot;
 
 	lockdep_assert_held(&p->lock);
 	if (p->dead)
 		return -1;
+	for (i = 0; i < p->nr_slots; i++) {
+		struct ramm_slot *s = &p->slots[i];
+
+		if (s->state == RAMM_SLOT_PURGE && s->unread &&
+		    ramm_overlap(s->rec.start, s->rec.len, start, end - start)) {
+			s->state = RAMM_SLOT_RESERVED;
+			return i;
+		}
+	}
 	slot = __ramm_free_slot(p);
 	if (slot < 0)
 		return -1;
@@ -317,6 +334,7 @@ void __ramm_fill_purge(struct ramm_participant *p, int slot,
 		       struct ramm_price price, u64 pages, u64 detected_ns)
 {
 	struct ramm_slot *s = &p->slots[slot];
+	bool extend = s->unread && s->rec.reason == RAMM_REASON_PURGED;
 	unsigned int i;
 
 	lockdep_assert_held(&p->lock);
@@ -328,7 +346,22 @@ void __ramm_fill_purge(struct ramm_participant *p, int slot,
 		    ramm_overlap(a->rec.start, a->rec.len, start, end - start))
 			a->purged_pages += pages;
 	}
-	if (!pages || p->dead) {
+	if (p->dead) {
+		memset(s, 0, sizeof(*s));
+		return;
+	}
+	if (extend) {
+		/* A held unread purge record of this range: one record. */
+		u64 rec_end = max_t(u64, s->rec.start + s->rec.len, end);
+
+		s->rec.start = min_t(u64, s->rec.start, start);
+		s->rec.len = rec_end - s->rec.start;
+		s->rec.amount += pages << PAGE_SHIFT;
+		s->state = RAMM_SLOT_PURGE;
+		p->notify |= pages != 0;
+		return;
+	}
+	if (!pages) {
 		memset(s, 0, sizeof(*s));
 		return;
 	}
@@ -396,7 +429,8 @@ static bool __ramm_has_unread(struct ramm_participant *p)
 	unsigned int i;
 
 	for (i = 0; i < p->nr_slots; i++)
-		if (p->slots[i].unread)
+		if (p->slots[i].unread &&
+		    p->slots[i].state != RAMM_SLOT_RESERVED)
 			return true;
 	return false;
 }
@@ -440,7 +474,8 @@ static size_t __ramm_take(struct ramm_participant *p, struct ramm_request *out,
 		for (i = 0; i < p->nr_slots; i++) {
 			struct ramm_slot *s = &p->slots[i];
 
-			if (s->unread && (!oldest || s->rec.seq < oldest->rec.seq))
+			if (s->unread && s->state != RAMM_SLOT_RESERVED &&
+			    (!oldest || s->rec.seq < oldest->rec.seq))
 				oldest = s;
 		}
 		if (!oldest)

@@ -63,6 +63,9 @@ struct ramm_slot {
  * @notify:    records were queued since krammmd last woke the participant
  * @check:     the participant polled or read: check its answers now
  * @next_seq:  sequence number of the next record
+ * @purging:   bit 0 held while one of krammmd or a direct reclaimer purges
+ *             its memory, so one page is never counted by both; reclaim
+ *             only tries it
  * @credit:    credit at the start of krammmd's current pass (ranking)
  * @nr_slots:  queue capacity (/sys/kernel/mm/ramm/queue_len at registration)
  * @wait:      pollers and blocking readers of the fd
@@ -82,6 +85,7 @@ struct ramm_participant {
 	bool notify;
 	bool check;
 	u64 next_seq;
+	unsigned long purging;
 	unsigned int credit;
 	unsigned int nr_slots;
 	wait_queue_head_t wait;
@@ -102,12 +106,36 @@ struct ramm_participant *ramm_participant_get(struct mm_struct *mm);
 bool ramm_queue_ask(struct ramm_participant *p, unsigned long start,
 		    unsigned long end, struct ramm_price price, u64 pages,
 		    u64 held, u64 detected_ns);
-int __ramm_reserve_slot(struct ramm_participant *p);
+int __ramm_reserve_slot(struct ramm_participant *p, unsigned long start,
+			unsigned long end);
 void __ramm_fill_purge(struct ramm_participant *p, int slot,
 		       unsigned long start, unsigned long end,
 		       struct ramm_price price, u64 pages, u64 detected_ns);
 void ramm_deliver(struct ramm_participant *p);
 void ramm_fill_stats(struct mm_struct *mm, struct ramm_stats *stats);
+
+/*
+ * Ranges are ranked by effective price, then registration order (older
+ * first), then address.  A pass walks them in that order by asking each
+ * time for the first one after the last: no allocation, no sorting.
+ */
+struct ramm_key {
+	u64 eff;
+	u64 id;
+	unsigned long start;
+};
+
+static inline bool ramm_key_before(const struct ramm_key *a,
+				   const struct ramm_key *b)
+{
+	if (a->eff != b->eff)
+		return a->eff < b->eff;
+	if (a->id != b->id)
+		return a->id < b->id;
+	return a->start < b->start;
+}
+
+#define RAMM_KEY_MAX ((struct ramm_key) { U64_MAX, U64_MAX, ULONG_MAX })
 
 /* credit.c */
 enum ramm_verdict { RAMM_ANSWERED, RAMM_LATE, RAMM_IGNORED };
@@ -127,6 +155,7 @@ struct ramm_usage {
 	u64 resident;	/* pages in RAM */
 	u64 swapped;	/* pages in swap */
 };
+
 void ramm_usage(struct mm_struct *mm, unsigned long start, unsigned long end,
 		struct ramm_usage *usage);
 u64 ramm_zap(struct mm_struct *mm, unsigned long start, unsigned long end,
@@ -141,6 +170,7 @@ struct ramm_tunables {
 	unsigned int headroom_permille;
 	unsigned int credit_halflife_s;
 };
+
 extern struct ramm_tunables ramm_tun;
 
 enum ramm_counter {

@@ -143,9 +143,10 @@ static bool ramm_zap_chunk(struct vm_area_struct *vma, unsigned long start,
  * @zapped_end: set to the end of what was zapped
  *
  * Zaps from @start in steps of at most one page table (PMD_SIZE), so that
- * only as much as needed is dropped, and measures what each step freed
- * with the mm's anonymous RSS counter.  Later reads of a zapped page see
- * zeros.
+ * only as much as needed is dropped, and counts what each step freed as
+ * the step's resident pages before and after (exact for the range, unlike
+ * the mm's RSS counter, which moves with everything else the mm does).
+ * Later reads of a zapped page see zeros.
  *
  * Return: the number of pages freed.
  */
@@ -159,8 +160,6 @@ u64 ramm_zap(struct mm_struct *mm, unsigned long start, unsigned long end,
 	mmap_assert_locked(mm);
 	*zapped_end = start;
 	lru_add_drain();	/* pages in LRU caches are not freed by a zap */
-	if (current->mm == mm)
-		sync_mm_rss(mm);
 	update_hiwater_rss(mm);
 	for_each_vma_range(vmi, vma, end) {
 		unsigned long addr = max(start, vma->vm_start);
@@ -170,11 +169,15 @@ u64 ramm_zap(struct mm_struct *mm, unsigned long start, unsigned long end,
 			continue;
 		while (addr < stop && freed < pages) {
 			unsigned long next = min(pmd_addr_end(addr, stop), stop);
-			long before = get_mm_counter(mm, MM_ANONPAGES);
+			struct ramm_usage before, after;
 
-			if (!ramm_zap_chunk(vma, addr, next, nonblock))
+			ramm_usage(mm, addr, next, &before);
+			if (before.resident &&
+			    !ramm_zap_chunk(vma, addr, next, nonblock))
 				return freed;
-			freed += max(0L, before - get_mm_counter(mm, MM_ANONPAGES));
+			ramm_usage(mm, addr, next, &after);
+			freed += before.resident -
+				 min(before.resident, after.resident);
 			*zapped_end = next;
 			addr = next;
 		}
@@ -189,25 +192,10 @@ u64 ramm_zap(struct mm_struct *mm, unsigned long start, unsigned long end,
  * by (effective price, registration order, address), strictly after the
  * previous pick, so every scan makes progress.
  */
-struct ramm_key {
-	u64 eff;
-	u64 id;
-	unsigned long start;
-};
-
 struct ramm_pick {
 	struct ramm_key key;
 	struct ramm_participant *p;	/* referenced, and its mm's users */
 };
-
-static bool ramm_key_before(const struct ramm_key *a, const struct ramm_key *b)
-{
-	if (a->eff != b->eff)
-		return a->eff < b->eff;
-	if (a->id != b->id)
-		return a->id < b->id;
-	return a->start < b->start;
-}
 
 static void ramm_pick_release(struct ramm_pick *pick)
 {
@@ -229,11 +217,12 @@ static bool ramm_pick_next(const struct ramm_pick *after, bool last_resort,
 	u64 reserve = READ_ONCE(ramm_tun.reserve_price);
 	struct ramm_participant *p;
 
-	best->key = (struct ramm_key) { U64_MAX, U64_MAX, ULONG_MAX };
+	best->key = RAMM_KEY_MAX;
 	best->p = NULL;
 	rcu_read_lock();
 	list_for_each_entry_rcu(p, &ramm_participants, node) {
 		struct ramm_participant *prev = best->p;
+		unsigned int credit = READ_ONCE(p->credit);
 		struct vm_area_struct *vma;
 
 		if (!refcount_inc_not_zero(&p->ref))
@@ -253,8 +242,7 @@ static bool ramm_pick_next(const struct ramm_pick *after, bool last_resort,
 				if (!ramm_vma_purgeable(vma) ||
 				    above != last_resort)
 					continue;
-				key.eff = ramm_effective_price(price,
-							READ_ONCE(p->credit));
+				key.eff = ramm_effective_price(price, credit);
 				key.id = p->id;
 				key.start = vma->vm_start;
 				if (ramm_key_before(&after->key, &key) &&
@@ -291,15 +279,17 @@ static u64 ramm_purge_pick(struct ramm_pick *pick, u64 pages, u64 detected)
 	u64 freed = 0;
 	int slot;
 
-	if (!mmap_read_trylock(mm))
+	if (test_and_set_bit_lock(0, &p->purging))
 		return 0;
+	if (!mmap_read_trylock(mm))
+		goto unlock;
 	vma = vma_lookup(mm, pick->key.start);
 	if (!vma || vma->vm_start != pick->key.start || !ramm_vma_purgeable(vma))
 		goto out;
 	price = vma->ramm_price;
 
 	spin_lock(&p->lock);
-	slot = __ramm_reserve_slot(p);
+	slot = __ramm_reserve_slot(p, vma->vm_start, vma->vm_end);
 	spin_unlock(&p->lock);
 	if (slot < 0) {
 		ramm_count(RAMM_QUEUE_OVERFLOWS, 1);
@@ -321,6 +311,8 @@ static u64 ramm_purge_pick(struct ramm_pick *pick, u64 pages, u64 detected)
 	}
 out:
 	mmap_read_unlock(mm);
+unlock:
+	clear_bit_unlock(0, &p->purging);
 	return freed;
 }
 

@@ -20,10 +20,12 @@
  *                    preserved range gets as long again to answer late.
  * queue_len          64 (1..4096): records a participant's queue holds;
  *                    applies to registrations made after the change.
- * headroom_permille  20: krammmd balances free memory toward the zones'
- *                    high watermarks plus this share of RAM (2%: about
- *                    5 MiB in a 256 MiB machine, room for a burst that the
- *                    0.5 MiB watermark gap is not).
+ * headroom_permille  50: krammmd balances free memory toward the zones'
+ *                    high watermarks plus this share of RAM (5%: about
+ *                    13 MiB in a 256 MiB machine).  Preserved memory can
+ *                    only be asked for, so asks must stay ahead of a burst
+ *                    by the time owners take to answer; the 0.5 MiB
+ *                    watermark gap is far less than that.
  * credit_halflife_s  60: a credit deficit halves every this many seconds.
  *
  * participants is the number registered now.  Counters (read-only, since
@@ -46,7 +48,7 @@ struct ramm_tunables ramm_tun = {
 	.reserve_price = 50000,
 	.deadline_ms = 100,
 	.queue_len = 64,
-	.headroom_permille = 20,
+	.headroom_permille = 50,
 	.credit_halflife_s = 60,
 };
 

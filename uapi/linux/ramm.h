@@ -164,17 +164,20 @@ struct ramm_register {
  *               back (0 for purge records).
  *
  * An ask is *answered* when, at a check made no later than its deadline,
- * the resident pages of [start, start + len) have fallen by @amount since
- * the ask was made: munmap() and MADV_DONTNEED count at once; MADV_FREE
- * counts only for the pages reclaim has actually freed by then, because
- * lazily freed pages stay resident until memory is reclaimed.  The kernel
+ * the pages [start, start + len) holds (in RAM or in swap, less any the
+ * kernel purged meanwhile) have fallen by @amount since the ask was made:
+ * munmap() and MADV_DONTNEED count at once; MADV_FREE counts only for the
+ * pages reclaim has actually freed by then, because lazily freed pages
+ * stay resident until memory is reclaimed; swap-out does not count.  The kernel
  * checks at the deadline, and earlier whenever the participant reads or
  * polls its fd or calls PR_RAMM_GET_REQUESTS, so a dispatcher that polls
  * again after releasing has its answer timed at once.  An ask not answered
  * at the deadline: for a discardable range the kernel drops what was asked
- * and queues a purge record; a preserved range is never dropped, and the
- * ask is *late* if answered within one more deadline period, else *ignored*.
- * Overlapping asks that are still unread coalesce into one record.
+ * and queues a purge record (the ask is *late* if part was given back,
+ * else *ignored*); a preserved range is never dropped, and the ask is *late*
+ * if answered within one more deadline period, else *ignored*.
+ * Overlapping asks that are still unread coalesce into one record, and so
+ * do unread purge records of one range.
  */
 struct ramm_request {
 	__u64 seq;
@@ -235,7 +238,7 @@ struct ramm_range {
  *                     exec; see Documentation/admin-guide/mm/ramm.rst.
  * @asked:             asks queued for the process (coalesced ones once).
  * @answered:          asks answered by their deadline.
- * @late:              asks of preserved ranges answered after it.
+ * @late:              asks answered after it, or only in part.
  * @ignored:           asks not answered.
  * @purged_bytes:      bytes of its discardable memory the kernel dropped.
  * @queue_overflows:   records that did not fit in its queue.
