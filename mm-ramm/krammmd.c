@@ -79,6 +79,12 @@ void __ramm_wakeup_kswapd(void)
 		ramm_wake_krammmd(false);
 }
 
+/*
+ * krammmd holds ramm_participants_mutex whenever it pins a participant's
+ * mm, and the last mmput() of an exited process unregisters it, which
+ * takes that mutex: so krammmd always lets go with mmput_async().
+ */
+
 /* Pages asked of @p in [start, end) and not yet judged; p->lock held. */
 static u64 __ramm_outstanding(struct ramm_participant *p, u64 start, u64 end)
 {
@@ -225,7 +231,7 @@ static void ramm_judge(struct ramm_participant *p, u64 now)
 	}
 	if (locked) {
 		mmap_read_unlock(p->mm);
-		mmput(p->mm);
+		mmput_async(p->mm);
 	}
 }
 
@@ -331,7 +337,7 @@ static bool ramm_next_candidate(const struct ramm_key *after,
 			}
 		}
 		mmap_read_unlock(p->mm);
-		mmput(p->mm);
+		mmput_async(p->mm);
 	}
 	return best->p;
 }
@@ -348,7 +354,7 @@ static u64 ramm_ask_one(struct ramm_candidate *c, long shortfall, u64 now)
 	mmap_read_lock(p->mm);
 	ramm_usage(p->mm, c->key.start, c->end, &usage);
 	mmap_read_unlock(p->mm);
-	mmput(p->mm);
+	mmput_async(p->mm);
 
 	asked = ramm_outstanding(p, c->key.start, c->end);
 	if (usage.resident <= asked)
