@@ -20,6 +20,7 @@
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <sys/mount.h>
 #include <sys/swap.h>
 
 #include "market_helpers.h"
@@ -1265,6 +1266,92 @@ TEST_F_TIMEOUT(market, page_cache_before_valuable, TIMEOUT_S)
 		TH_LOG("asked for memory priced above the reserve price while page cache could be reclaimed");
 	}
 	ASSERT_INTACT(&x, 0);
+}
+
+/* Write @text to /sys/kernel/tracing/@name (tracefs mounted on demand). */
+static int tracefs_write(const char *name, const char *text)
+{
+	char path[128];
+
+	if (access("/sys/kernel/tracing/trace", F_OK))
+		mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL);
+	snprintf(path, sizeof(path), "/sys/kernel/tracing/%s", name);
+	return write_file(path, text);
+}
+
+/*
+ * The four tracepoints of TRACE_SYSTEM ramm fire in a booted kernel:
+ * ramm_request and ramm_response (an ask, and the verdict on it),
+ * ramm_purge (the ignored discardable range is dropped) and
+ * ramm_direct_reclaim (a burst too fast for userspace).
+ */
+TEST_F_TIMEOUT(market, tracepoints, TIMEOUT_S)
+{
+	static const char *const events[] = {
+		"ramm_request:", "ramm_response:", "ramm_purge:",
+		"ramm_direct_reclaim:",
+	};
+	static const char *const names[] = { "traced-ignorer" };
+	__u64 ma = mk_meminfo("MemAvailable");
+	struct mk_hog_spec h = {
+		.step = 4 * MK_MIB,
+		.prng = true,
+		.max_ms = 60000,
+		.hold = true,
+	};
+	static char trace[1 << 20];
+	struct mk_hog_report hr;
+	struct mk_child *hog;
+	struct mk_part x;
+	unsigned int i;
+	bool reported;
+	size_t len;
+	ssize_t n;
+	int fd;
+
+	if (ramm_skip(_metadata, &self->env))
+		return;
+	/* Keep the first events: a full buffer drops the newest. */
+	ASSERT_EQ(0, tracefs_write("tracing_on", "0\n"));
+	ASSERT_EQ(0, tracefs_write("trace", "\n"));
+	ASSERT_EQ(0, tracefs_write("options/overwrite", "0\n"));
+	ASSERT_EQ(0, tracefs_write("events/ramm/enable", "1\n")) {
+		TH_LOG("no events/ramm: are the tracepoints built?");
+	}
+	ASSERT_EQ(0, tracefs_write("tracing_on", "1\n"));
+
+	memset(&x, 0, sizeof(x));
+	x.spec = (struct mk_part_spec){
+		.tag = 91, .nr_ranges = 1,
+		.r = { { mk_page_align(ma / 4), 1000, DISCARDABLE } },
+		.reg = true, .signal = 0, .behaviour = MK_IGNORE,
+	};
+	start_parts(_metadata, self, &x, names, 1);
+	h.target = mk_page_align(mk_meminfo("MemFree") + ma / 8);
+	reported = press(_metadata, self, &h, &hr, &hog);
+	log_hog(_metadata, hog, reported, &hr, h.target);
+	settle(self);
+	collect(_metadata, self, &x, true);
+
+	tracefs_write("tracing_on", "0\n");
+	tracefs_write("events/ramm/enable", "0\n");
+	tracefs_write("options/overwrite", "1\n");
+	fd = open("/sys/kernel/tracing/trace", O_RDONLY);
+	ASSERT_LE(0, fd);
+	len = 0;
+	while (len < sizeof(trace) - 1 &&
+	       (n = read(fd, trace + len, sizeof(trace) - 1 - len)) > 0)
+		len += n;
+	close(fd);
+	ASSERT_LT(0, len);
+	trace[len] = 0;
+	for (i = 0; i < ARRAY_SIZE(events); i++) {
+		EXPECT_NE(NULL, strstr(trace, events[i])) {
+			TH_LOG("no %s event in the trace", events[i]);
+		}
+	}
+	tracefs_write("trace", "\n");
+	ASSERT_TRUE(reported);
 }
 
 TEST_HARNESS_MAIN
