@@ -1323,11 +1323,16 @@ TEST_F_TIMEOUT(market, tracepoints, TIMEOUT_S)
 	memset(&x, 0, sizeof(x));
 	x.spec = (struct mk_part_spec){
 		.tag = 91, .nr_ranges = 1,
-		.r = { { mk_page_align(ma / 4), 1000, DISCARDABLE } },
+		.r = { { mk_page_align(ma / 3), 1000, DISCARDABLE } },
 		.reg = true, .signal = 0, .behaviour = MK_IGNORE,
 	};
 	start_parts(_metadata, self, &x, names, 1);
-	h.target = mk_page_align(mk_meminfo("MemFree") + ma / 8);
+	/*
+	 * A burst well beyond free memory, as in burst_direct_reclaim, so
+	 * that allocations reach direct reclaim before krammmd's deadline
+	 * purges can keep up.
+	 */
+	h.target = mk_page_align(mk_meminfo("MemFree") + ma / 3 * 7 / 10);
 	reported = press(_metadata, self, &h, &hr, &hog);
 	log_hog(_metadata, hog, reported, &hr, h.target);
 	settle(self);
@@ -1347,7 +1352,8 @@ TEST_F_TIMEOUT(market, tracepoints, TIMEOUT_S)
 	trace[len] = 0;
 	for (i = 0; i < ARRAY_SIZE(events); i++) {
 		EXPECT_NE(NULL, strstr(trace, events[i])) {
-			TH_LOG("no %s event in the trace", events[i]);
+			TH_LOG("no %s event in the trace (%zu bytes)", events[i],
+			       len);
 		}
 	}
 	tracefs_write("trace", "\n");
