@@ -38,8 +38,11 @@ std::string flags_text(std::uint64_t ramm_flags)
 
 std::string commands_text(const ramm::KernelSupport& support)
 {
-	static const char* const names[] = {nullptr, "probe", "set-price",
-					    "get-price", "get-stats"};
+	static const char* const names[] = {nullptr,	 "probe",
+					    "set-price", "get-price",
+					    "get-stats", "register",
+					    "unregister", "get-fd",
+					    "get-requests"};
 	std::string text;
 
 	for (unsigned command = 0; command < 64; command++) {
