@@ -192,6 +192,35 @@ static int __ramm_free_slot(struct ramm_participant *p)
 	return -1;
 }
 
+/*
+ * Make slot @s a new unread record of @reason for [start, end), for an
+ * amount of @pages; with p->lock held.  The one place a record is born: it
+ * takes the next sequence number and marks the participant to be woken.
+ */
+static struct ramm_request *
+__ramm_new_record(struct ramm_participant *p, struct ramm_slot *s, u32 reason,
+		  unsigned long start, unsigned long end,
+		  struct ramm_price price, u64 pages, u64 detected_ns)
+{
+	*s = (struct ramm_slot) {
+		.rec = {
+			.seq = p->next_seq++,
+			.start = start,
+			.len = end - start,
+			.price = price.price,
+			.ramm_flags = price.flags,
+			.amount = pages << PAGE_SHIFT,
+			.reason = reason,
+			.detected_ns = detected_ns,
+		},
+		.state = reason == RAMM_REASON_ASK ? RAMM_SLOT_ASK :
+						     RAMM_SLOT_PURGE,
+		.unread = true,
+	};
+	p->notify = true;
+	return &s->rec;
+}
+
 static void ramm_overflow(struct ramm_participant *p)
 {
 	ramm_count(RAMM_QUEUE_OVERFLOWS, 1);
@@ -236,10 +265,10 @@ bool ramm_queue_ask(struct ramm_participant *p, unsigned long start,
 			continue;
 		/* Same range or its remains after a split: one ask. */
 		if (s->rec.start != start || s->rec.len != len) {
-			u64 end = max(s->rec.start + s->rec.len, start + len);
+			u64 rec_end = max(s->rec.start + s->rec.len, start + len);
 
 			s->rec.start = min(s->rec.start, start);
-			s->rec.len = end - s->rec.start;
+			s->rec.len = rec_end - s->rec.start;
 		}
 		s->asked_pages += pages;
 		s->held_at_ask = max(s->held_at_ask, held);
@@ -251,23 +280,10 @@ bool ramm_queue_ask(struct ramm_participant *p, unsigned long start,
 	if (free < 0)
 		goto full;
 	s = &p->slots[free];
-	*s = (struct ramm_slot) {
-		.rec = {
-			.seq = p->next_seq++,
-			.start = start,
-			.len = len,
-			.price = price.price,
-			.ramm_flags = price.flags,
-			.amount = pages << PAGE_SHIFT,
-			.reason = RAMM_REASON_ASK,
-			.detected_ns = detected_ns,
-			.deadline_ns = deadline,
-		},
-		.state = RAMM_SLOT_ASK,
-		.unread = true,
-		.held_at_ask = held,
-		.asked_pages = pages,
-	};
+	__ramm_new_record(p, s, RAMM_REASON_ASK, start, end, price, pages,
+			  detected_ns)->deadline_ns = deadline;
+	s->held_at_ask = held;
+	s->asked_pages = pages;
 	ramm_count(RAMM_REQUESTS, 1);
 	ramm_credit_count(p, 1, 0, 0);
 queued:
@@ -365,21 +381,8 @@ void __ramm_fill_purge(struct ramm_participant *p, int slot,
 		memset(s, 0, sizeof(*s));
 		return;
 	}
-	*s = (struct ramm_slot) {
-		.rec = {
-			.seq = p->next_seq++,
-			.start = start,
-			.len = end - start,
-			.price = price.price,
-			.ramm_flags = price.flags,
-			.amount = pages << PAGE_SHIFT,
-			.reason = RAMM_REASON_PURGED,
-			.detected_ns = detected_ns,
-		},
-		.state = RAMM_SLOT_PURGE,
-		.unread = true,
-	};
-	p->notify = true;
+	__ramm_new_record(p, s, RAMM_REASON_PURGED, start, end, price, pages,
+			  detected_ns);
 }
 
 /*
