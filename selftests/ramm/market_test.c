@@ -344,12 +344,12 @@ static void cheapest_scenario(struct __test_metadata *_metadata,
 	__u64 psize, small, children, free0, cap;
 	/*
 	 * Preserved memory can only be asked for, so the hog grows no faster
-	 * than owners can answer in a TCG guest under KASAN (about 40 MiB/s);
+	 * than owners can answer in a TCG guest under KASAN (about 20 MiB/s);
 	 * burst_direct_reclaim is the test of a faster burst.
 	 */
 	struct mk_hog_spec h = {
 		.step = 4 * MK_MIB,
-		.sleep_us = 100000,
+		.sleep_us = 200000,
 		.prng = true,
 		.max_ms = 90000,
 		.hold = true,
@@ -422,6 +422,9 @@ static void cheapest_scenario(struct __test_metadata *_metadata,
 	 * take 100 ms to answer in a TCG guest under KASAN stay ahead of it.
 	 */
 	ASSERT_EQ(0, ramm_sysfs_write("headroom_permille", "100\n"));
+	/* Owners here may take longer than the default 100 ms to read. */
+	ASSERT_EQ(0, ramm_sysfs_write("deadline_ms", "1000\n"));
+	self->deadline_ms = 1000;	/* settle() waits three of them */
 	h.target = s->target;
 	s->hog_reported = press(_metadata, self, &h, &s->hr, &s->hog);
 	log_hog(_metadata, s->hog, s->hog_reported, &s->hr, s->target);
