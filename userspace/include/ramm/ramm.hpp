@@ -30,6 +30,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <memory>
+#include <memory_resource>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -288,6 +291,198 @@ struct StatusRamm {
 Result<StatusRamm> status_ramm();
 // EBADMSG for a malformed Ramm* line.
 Result<StatusRamm> parse_status_ramm(std::string_view status);
+
+// ---------------------------------------------------------------------------
+// Options and statistics
+// ---------------------------------------------------------------------------
+
+// Where statistics go, a line at a time (no '\n'), the mimalloc way: the
+// caller decides (a logger, a string, stderr).
+using StatsSink = std::function<void(std::string_view line)>;
+// Writes each line to stderr.
+void stderr_sink(std::string_view line);
+
+// Library settings.  Options::from_env() reads them from the environment:
+//   RAMM_PSI_FILE        PSI file of the fallback   (/proc/pressure/memory)
+//   RAMM_PSI_TRIGGER     its trigger                (some 150000 1000000)
+//   RAMM_SHED_PERMILLE   share of the priced bytes released per PSI event (100)
+//   RAMM_SHED_MIN        the least released per PSI event, bytes, K/M/G
+//                        suffixes allowed (4M)
+//   RAMM_SHOW_STATS      non-empty, not "0": print statistics to stderr when
+//                        the Dispatcher stops
+//   RAMM_VERBOSE         non-empty, not "0": log every request to stderr
+// (RAMM_DISABLE is read by kernel_support(), see above.)
+struct Options {
+	std::string psi_file = "/proc/pressure/memory";
+	std::string psi_trigger = "some 150000 1000000";
+	unsigned shed_permille = 100;
+	std::size_t shed_min_bytes = std::size_t{4} << 20;
+	bool show_stats = false;
+	bool verbose = false;
+
+	// The defaults overridden by the RAMM_* variables; EINVAL naming the
+	// variable for a malformed value.
+	static Result<Options> from_env();
+};
+
+// "4M" -> 4194304: a byte count with an optional K, M or G suffix (powers
+// of 1024).  EINVAL for anything else, ERANGE on overflow.
+Result<std::size_t> parse_size(std::string_view text);
+
+// ---------------------------------------------------------------------------
+// Arena: priced memory for many small allocations
+// ---------------------------------------------------------------------------
+//
+// An Arena co-locates allocations of similar price in 4 MiB priced regions,
+// one set of regions per *price class*, so that giving memory back frees
+// whole pages instead of scattering holes.  Prices are grouped four classes
+// per power of two (price_class_floor()); a region is priced at its class's
+// floor, so no byte is declared dearer than its owner said.
+//
+// Within a region, 64 KiB spans serve one size class each (16 B .. 16 KiB,
+// four classes per power of two); 16 KiB .. 2 MiB allocations take runs of
+// whole spans; larger ones get a region of their own.  All bookkeeping lives
+// outside the priced memory, so a purge of discardable memory (which zero-
+// fills it) can lose data but never corrupt the allocator.
+//
+// Freed spans stay mapped for reuse until someone asks for memory back:
+// release() (the Dispatcher calls it for the kernel's asks) returns the
+// free spans of a range to the kernel first, and only then asks the class's
+// evictor to free allocations.  A region left empty is unmapped at once.
+//
+// Thread-safe: one lock per price class.  Allocation is never attempted
+// inside a signal handler.
+
+// The lowest price of price's class: the top three significant bits of it
+// (prices below 8 are classes of their own).  0 for 0.
+std::uint64_t price_class_floor(std::uint64_t price) noexcept;
+
+class Arena;
+
+// What an evictor is asked: free allocations of yours that lie in
+// [start, start + len), about `amount` bytes, coldest first.
+struct EvictRequest {
+	std::uintptr_t start = 0;
+	std::size_t len = 0;
+	std::size_t amount = 0;
+};
+
+// A price class of an Arena: allocations of one price floor and one Flags.
+// Owned by its Arena; references stay valid for the Arena's lifetime.
+class PriceClass {
+public:
+	// size bytes aligned to align (a power of two up to 64 KiB); nullptr
+	// when no memory can be mapped or align is invalid.  size 0 is 1.
+	void* allocate(std::size_t size,
+		       std::size_t align = alignof(std::max_align_t)) noexcept;
+	// Any pointer allocate() returned (of this or another class of the
+	// same Arena).  nullptr is ignored; a pointer that is not a live
+	// allocation is reported to stderr and ignored.
+	void deallocate(void* p) noexcept;
+
+	std::uint64_t price() const noexcept { return price_; }
+	Flags flags() const noexcept { return flags_; }
+	Arena& arena() const noexcept { return arena_; }
+
+	// Who frees this class's allocations when memory is asked back.  The
+	// evictor runs on the caller of Arena::release() (the Dispatcher's
+	// thread), without the class lock held, so it may deallocate.  It
+	// returns the bytes it freed; 0 means it has nothing more to give.
+	using Evictor = std::function<std::size_t(const EvictRequest&)>;
+	// Who is told that the kernel purged part of [start, start + len):
+	// every allocation overlapping it may now read as zeros.
+	using PurgeHandler = std::function<void(std::uintptr_t start, std::size_t len)>;
+	void set_evictor(Evictor evictor);
+	void set_purge_handler(PurgeHandler handler);
+
+	PriceClass(const PriceClass&) = delete;
+	PriceClass& operator=(const PriceClass&) = delete;
+	~PriceClass();
+
+	struct State;  // the implementation's (src/arena.cpp)
+
+private:
+	friend class Arena;
+	PriceClass(Arena& arena, std::uint64_t price, Flags flags);
+
+	Arena& arena_;
+	const std::uint64_t price_;
+	const Flags flags_;
+	std::unique_ptr<State> state_;
+};
+
+// Counters of an Arena (or of one class), in bytes unless named otherwise.
+struct ArenaStats {
+	std::size_t regions = 0;          // priced regions mapped
+	std::size_t mapped = 0;           // bytes of them
+	std::size_t allocated = 0;        // bytes handed out (slot sizes)
+	std::size_t allocations = 0;      // live allocations
+	std::size_t free_committed = 0;   // free spans not yet given back
+	std::size_t released = 0;         // bytes given back by release()
+	std::size_t purged_notices = 0;   // purge notices passed on
+	std::size_t invalid_frees = 0;    // deallocate() of a non-allocation
+};
+
+class Arena {
+public:
+	Arena();
+	// Unmaps every region: live allocations die with the Arena.
+	~Arena();
+	Arena(const Arena&) = delete;
+	Arena& operator=(const Arena&) = delete;
+
+	// The class for price (> 0) and flags, created on first use.
+	// EINVAL for price 0 or unknown flags.
+	Result<std::reference_wrapper<PriceClass>> price_class(std::uint64_t price,
+							       Flags flags);
+	// Shorthands: price_class(price, flags)->allocate(size, align), and
+	// the deallocation that finds the class itself.
+	void* allocate(std::size_t size, std::uint64_t price, Flags flags,
+		       std::size_t align = alignof(std::max_align_t)) noexcept;
+	void deallocate(void* p) noexcept;
+
+	// True if [start, start + len) overlaps memory of this Arena.
+	bool overlaps(std::uintptr_t start, std::size_t len) const;
+	// Every region: its extent, price and flags (ramm_range's layout).
+	std::vector<ramm_range> ranges() const;
+
+	// Gives back at least `amount` bytes of [start, start + len) if it
+	// can: free spans first (MADV_DONTNEED), then the classes' evictors.
+	// Returns the bytes returned to the kernel.
+	std::size_t release(std::uintptr_t start, std::size_t len,
+			    std::size_t amount);
+	// The kernel purged part of [start, start + len): tells the purge
+	// handlers of the classes whose regions it overlaps.
+	void purged(std::uintptr_t start, std::size_t len);
+
+	ArenaStats stats() const;
+	void print_stats(const StatsSink& sink = stderr_sink) const;
+
+private:
+	friend class PriceClass;
+	struct Impl;
+	std::unique_ptr<Impl> impl_;
+};
+
+// A std::pmr::memory_resource over one PriceClass, so standard containers
+// can live in priced memory:
+//   ramm::PricedResource res(arena.price_class(2000, ramm::Flags::preserved).value());
+//   std::pmr::vector<int> v(&res);
+class PricedResource final : public std::pmr::memory_resource {
+public:
+	explicit PricedResource(PriceClass& price_class) noexcept
+		: class_(price_class)
+	{
+	}
+	PriceClass& price_class() const noexcept { return class_; }
+
+private:
+	void* do_allocate(std::size_t bytes, std::size_t align) override;
+	void do_deallocate(void* p, std::size_t bytes, std::size_t align) override;
+	bool do_is_equal(const std::pmr::memory_resource& other) const noexcept override;
+
+	PriceClass& class_;
+};
 
 }  // namespace ramm
 

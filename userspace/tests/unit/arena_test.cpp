@@ -1,0 +1,396 @@
+// SPDX-License-Identifier: GPL-2.0
+//
+// Arena and PricedResource on any kernel (RAMM_DISABLE forces the plain
+// mmap() path where it matters; the allocator's logic is the same).
+
+#include "test_support.hpp"
+
+#include <ramm/ramm.hpp>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using ramm::Arena;
+using ramm::Flags;
+
+// Every byte of an allocation holds a pattern derived from its id, so an
+// overlap or a stray write is found when the pattern is checked.
+unsigned char pattern(std::uint64_t id, std::size_t i)
+{
+	return static_cast<unsigned char>((id * 131 + i * 7) ^ (id >> 8));
+}
+
+void fill(void* p, std::size_t n, std::uint64_t id)
+{
+	auto* b = static_cast<unsigned char*>(p);
+	for (std::size_t i = 0; i < n; i++)
+		b[i] = pattern(id, i);
+}
+
+bool intact(const void* p, std::size_t n, std::uint64_t id)
+{
+	const auto* b = static_cast<const unsigned char*>(p);
+	for (std::size_t i = 0; i < n; i++)
+		if (b[i] != pattern(id, i))
+			return false;
+	return true;
+}
+
+TEST(PriceClassFloor, KeepsTheTopThreeBits)
+{
+	EXPECT_EQ(ramm::price_class_floor(0), 0U);
+	EXPECT_EQ(ramm::price_class_floor(5), 5U);
+	EXPECT_EQ(ramm::price_class_floor(8), 8U);
+	EXPECT_EQ(ramm::price_class_floor(15), 14U);
+	EXPECT_EQ(ramm::price_class_floor(2000), 1792U);  // 0b111'1101'0000
+	EXPECT_EQ(ramm::price_class_floor(2048), 2048U);
+	EXPECT_EQ(ramm::price_class_floor(3000), 2560U);
+	// Never above the price, and within 25% of it.
+	for (std::uint64_t p = 1; p < 100000; p += 37) {
+		const auto f = ramm::price_class_floor(p);
+		ASSERT_LE(f, p);
+		ASSERT_GE(f * 5 / 4 + 1, p) << p;
+	}
+}
+
+TEST(Arena, SimilarPricesShareAClassAndDifferentOnesDoNot)
+{
+	Arena arena;
+	auto& a = arena.price_class(2000, Flags::discardable).value().get();
+	auto& b = arena.price_class(2001, Flags::discardable).value().get();
+	auto& c = arena.price_class(2000, Flags::preserved).value().get();
+	auto& d = arena.price_class(4000, Flags::discardable).value().get();
+
+	EXPECT_EQ(&a, &b);
+	EXPECT_NE(&a, &c);
+	EXPECT_NE(&a, &d);
+	EXPECT_EQ(a.price(), 1792U);
+	EXPECT_EQ(arena.price_class(0, Flags::preserved).error().errnum(), EINVAL);
+	EXPECT_EQ(arena.price_class(1, static_cast<Flags>(8)).error().errnum(), EINVAL);
+}
+
+TEST(Arena, AllocationsOfOneClassShareRegionsOfOthersDoNot)
+{
+	Arena arena;
+	void* cheap1 = arena.allocate(100, 500, Flags::discardable);
+	void* cheap2 = arena.allocate(5000, 510, Flags::discardable);
+	void* dear = arena.allocate(100, 90000, Flags::preserved);
+	ASSERT_NE(cheap1, nullptr);
+	ASSERT_NE(cheap2, nullptr);
+	ASSERT_NE(dear, nullptr);
+
+	const auto ranges = arena.ranges();
+	ASSERT_EQ(ranges.size(), 2U);
+	const auto holder = [&](void* p) {
+		const auto a = reinterpret_cast<std::uintptr_t>(p);
+		return std::find_if(ranges.begin(), ranges.end(), [a](const ramm_range& r) {
+			return r.addr <= a && a < r.addr + r.len;
+		});
+	};
+	EXPECT_EQ(holder(cheap1), holder(cheap2));
+	EXPECT_NE(holder(cheap1), holder(dear));
+	EXPECT_EQ(holder(dear)->price, ramm::price_class_floor(90000));
+	EXPECT_EQ(holder(dear)->ramm_flags, 0U);
+	EXPECT_EQ(holder(cheap1)->ramm_flags, RAMM_DISCARDABLE);
+	arena.deallocate(cheap1);
+	arena.deallocate(cheap2);
+	arena.deallocate(dear);
+	EXPECT_EQ(arena.stats().allocations, 0U);
+}
+
+TEST(Arena, HonoursAlignmentUpTo64K)
+{
+	Arena arena;
+	auto& cls = arena.price_class(1000, Flags::preserved).value().get();
+	std::vector<void*> live;
+
+	for (std::size_t align = 1; align <= 65536; align *= 2) {
+		for (std::size_t size : {1UL, 24UL, 100UL, 3000UL, 20000UL, 300000UL}) {
+			void* p = cls.allocate(size, align);
+			ASSERT_NE(p, nullptr) << size << " " << align;
+			EXPECT_EQ(reinterpret_cast<std::uintptr_t>(p) % align, 0U)
+				<< size << " " << align;
+			std::memset(p, 0xab, size);
+			live.push_back(p);
+		}
+	}
+	EXPECT_EQ(cls.allocate(8, 3), nullptr);       // not a power of two
+	EXPECT_EQ(cls.allocate(8, 1 << 17), nullptr);  // beyond 64 KiB
+	for (void* p : live)
+		cls.deallocate(p);
+	EXPECT_EQ(arena.stats().allocations, 0U);
+	EXPECT_EQ(arena.stats().invalid_frees, 0U);
+}
+
+TEST(Arena, HugeAllocationsGetARegionOfTheirOwnAndGiveItBack)
+{
+	Arena arena;
+	const std::size_t big = std::size_t{9} << 20;
+	void* p = arena.allocate(big, 100, Flags::discardable);
+	ASSERT_NE(p, nullptr);
+	std::memset(p, 1, big);
+	EXPECT_GE(arena.stats().mapped, big);
+	arena.deallocate(p);
+	EXPECT_EQ(arena.stats().mapped, 0U);
+	EXPECT_FALSE(ramm_test::is_mapped(p, ramm_test::page_size()));
+}
+
+TEST(Arena, BadFreesAreReportedAndChangeNothing)
+{
+	Arena arena;
+	Arena other;
+	auto* p = static_cast<char*>(arena.allocate(64, 100, Flags::preserved));
+	ASSERT_NE(p, nullptr);
+	int on_stack = 0;
+
+	arena.deallocate(&on_stack);  // not arena memory
+	arena.deallocate(p + 16);     // inside an allocation
+	other.deallocate(p);          // another arena's
+	arena.deallocate(nullptr);    // allowed, as free(NULL)
+	EXPECT_EQ(arena.stats().allocations, 1U);
+	arena.deallocate(p);
+	arena.deallocate(p);          // double free
+	EXPECT_EQ(arena.stats().allocations, 0U);
+	EXPECT_EQ(arena.stats().invalid_frees, 3U);
+	EXPECT_EQ(other.stats().invalid_frees, 1U);
+}
+
+// The randomized stress test: random sizes, alignments, classes and frees,
+// every live allocation in a shadow map with its pattern, checked on free
+// and at the end, so overlaps and corruption cannot hide.
+TEST(Arena, RandomizedStressAgainstAShadowMap)
+{
+	Arena arena;
+	std::mt19937_64 rng(20261122);
+	struct Live {
+		std::size_t size;
+		std::uint64_t id;
+	};
+	std::map<std::uintptr_t, Live> shadow;
+	std::uint64_t next_id = 1;
+	const std::uint64_t prices[] = {100, 1000, 5000, 100000};
+	const auto pick_size = [&] {
+		switch (rng() % 10) {
+		case 0:
+			return static_cast<std::size_t>(rng() % (256 << 10));  // runs
+		case 1:
+			return static_cast<std::size_t>(rng() % 16384);
+		default:
+			return static_cast<std::size_t>(rng() % 512);
+		}
+	};
+
+	for (int step = 0; step < 30000; step++) {
+		if (shadow.empty() || rng() % 100 < 55) {
+			const std::size_t size = pick_size();
+			const std::size_t align = std::size_t{1} << (rng() % 8);
+			const auto price = prices[rng() % 4];
+			const auto flags = rng() % 2 ? Flags::discardable : Flags::preserved;
+			void* p = arena.allocate(size, price, flags, align);
+			ASSERT_NE(p, nullptr);
+			const auto a = reinterpret_cast<std::uintptr_t>(p);
+			ASSERT_EQ(a % align, 0U);
+			// No overlap with a neighbour in the shadow map.
+			auto next = shadow.lower_bound(a);
+			if (next != shadow.end()) {
+				ASSERT_LE(a + std::max<std::size_t>(size, 1), next->first);
+			}
+			if (next != shadow.begin()) {
+				auto prev = std::prev(next);
+				ASSERT_LE(prev->first + std::max<std::size_t>(prev->second.size, 1), a);
+			}
+			fill(p, size, next_id);
+			shadow[a] = {size, next_id++};
+		} else {
+			auto it = shadow.begin();
+			std::advance(it, static_cast<long>(rng() % shadow.size()));
+			ASSERT_TRUE(intact(reinterpret_cast<void*>(it->first), it->second.size,
+					   it->second.id));
+			arena.deallocate(reinterpret_cast<void*>(it->first));
+			shadow.erase(it);
+		}
+		if (step % 10000 == 0)  // freeing spans back must not touch live data
+			for (auto& r : arena.ranges())
+				arena.release(r.addr, r.len, r.len);
+	}
+	EXPECT_EQ(arena.stats().allocations, shadow.size());
+	for (auto& [a, live] : shadow) {
+		ASSERT_TRUE(intact(reinterpret_cast<void*>(a), live.size, live.id));
+		arena.deallocate(reinterpret_cast<void*>(a));
+	}
+	const auto s = arena.stats();
+	EXPECT_EQ(s.allocations, 0U);
+	EXPECT_EQ(s.allocated, 0U);
+	EXPECT_EQ(s.invalid_frees, 0U);
+	// What is left is at most the one region each class keeps.
+	EXPECT_LE(s.regions, 8U);
+}
+
+TEST(Arena, ThreadsAllocateAndFreeConcurrently)
+{
+	Arena arena;
+	constexpr int kThreads = 4;
+	std::vector<std::thread> threads;
+	std::atomic<int> failures{0};
+
+	for (int t = 0; t < kThreads; t++) {
+		threads.emplace_back([&, t] {
+			std::mt19937 rng(static_cast<unsigned>(t));
+			std::vector<std::pair<void*, std::uint64_t>> mine;
+			for (int i = 0; i < 20000; i++) {
+				if (mine.empty() || rng() % 2) {
+					const std::uint64_t id = (std::uint64_t(t) << 32) | unsigned(i);
+					void* p = arena.allocate(48, 100 + 1000 * (i % 2),
+								 Flags::discardable);
+					if (p == nullptr) {
+						failures++;
+						continue;
+					}
+					fill(p, 48, id);
+					mine.emplace_back(p, id);
+				} else {
+					// Free another thread's way: any order.
+					auto [p, id] = mine[rng() % mine.size()];
+					if (!intact(p, 48, id))
+						failures++;
+					std::erase_if(mine, [p = p](auto& x) { return x.first == p; });
+					arena.deallocate(p);
+				}
+			}
+			for (auto [p, id] : mine) {
+				if (!intact(p, 48, id))
+					failures++;
+				arena.deallocate(p);
+			}
+		});
+	}
+	for (auto& t : threads)
+		t.join();
+	EXPECT_EQ(failures, 0);
+	EXPECT_EQ(arena.stats().allocations, 0U);
+}
+
+TEST(Arena, ReleaseGivesBackFreeSpansFirstThenAsksTheEvictor)
+{
+	Arena arena;
+	auto& cls = arena.price_class(300, Flags::discardable).value().get();
+	std::vector<void*> objects;
+	for (int i = 0; i < 4096; i++) {  // 4096 x 512 B = 32 spans
+		void* p = cls.allocate(512);
+		ASSERT_NE(p, nullptr);
+		std::memset(p, 7, 512);
+		objects.push_back(p);
+	}
+	// Free the second half: 16 spans become free but stay resident.
+	for (std::size_t i = 2048; i < objects.size(); i++)
+		cls.deallocate(objects[i]);
+	objects.resize(2048);
+	ASSERT_EQ(arena.stats().free_committed, std::size_t{16} << 16);
+
+	std::size_t evictor_calls = 0;
+	std::vector<ramm::EvictRequest> asked;
+	cls.set_evictor([&](const ramm::EvictRequest& r) {
+		evictor_calls++;
+		asked.push_back(r);
+		// Free the oldest objects that lie in the range, up to the amount.
+		std::size_t freed = 0;
+		std::erase_if(objects, [&](void* p) {
+			const auto a = reinterpret_cast<std::uintptr_t>(p);
+			if (freed >= r.amount || a < r.start || a >= r.start + r.len)
+				return false;
+			cls.deallocate(p);
+			freed += 512;
+			return true;
+		});
+		return freed;
+	});
+
+	const auto region = arena.ranges().at(0);
+	// Asking for what is free costs the owner nothing.
+	EXPECT_EQ(arena.release(region.addr, region.len, std::size_t{16} << 16),
+		  std::size_t{16} << 16);
+	EXPECT_EQ(evictor_calls, 0U);
+	EXPECT_EQ(arena.stats().free_committed, 0U);
+
+	// Asking for more reaches the evictor with the range and what is missing.
+	const std::size_t want = std::size_t{8} << 16;
+	const std::size_t got = arena.release(region.addr, region.len, want);
+	EXPECT_GE(got, want);
+	ASSERT_FALSE(asked.empty());
+	EXPECT_EQ(asked[0].start, region.addr);
+	EXPECT_EQ(asked[0].len, region.len);
+	EXPECT_EQ(asked[0].amount, want);
+	EXPECT_EQ(objects.size(), 2048U - want / 512);
+	for (void* p : objects)
+		cls.deallocate(p);
+}
+
+TEST(Arena, PurgeNoticesReachTheClassOwningTheRange)
+{
+	Arena arena;
+	auto& cheap = arena.price_class(100, Flags::discardable).value().get();
+	auto& dear = arena.price_class(100000, Flags::discardable).value().get();
+	void* a = cheap.allocate(64);
+	void* b = dear.allocate(64);
+	std::vector<std::pair<std::uintptr_t, std::size_t>> cheap_told, dear_told;
+	cheap.set_purge_handler([&](auto s, auto l) { cheap_told.emplace_back(s, l); });
+	dear.set_purge_handler([&](auto s, auto l) { dear_told.emplace_back(s, l); });
+
+	const auto where = reinterpret_cast<std::uintptr_t>(a) & ~std::uintptr_t{4095};
+	arena.purged(where, 4096);
+	ASSERT_EQ(cheap_told.size(), 1U);
+	EXPECT_EQ(cheap_told[0].first, where);
+	EXPECT_EQ(cheap_told[0].second, 4096U);
+	EXPECT_TRUE(dear_told.empty());
+	EXPECT_EQ(arena.stats().purged_notices, 1U);
+	cheap.deallocate(a);
+	dear.deallocate(b);
+}
+
+TEST(PricedResource, StandardContainersLiveInPricedMemory)
+{
+	Arena arena;
+	ramm::PricedResource res(arena.price_class(2000, Flags::preserved).value());
+	{
+		std::pmr::vector<std::pmr::string> v(&res);
+		std::pmr::map<int, std::pmr::string> m(&res);
+		for (int i = 0; i < 10000; i++) {
+			v.emplace_back(std::string(static_cast<std::size_t>(i % 200), 'x'));
+			m.emplace(i, std::to_string(i) + std::string(40, 'y'));
+		}
+		for (int i = 0; i < 10000; i++) {
+			ASSERT_EQ(v[static_cast<std::size_t>(i)].size(), static_cast<std::size_t>(i % 200));
+			ASSERT_EQ(std::string_view(m.at(i)), std::to_string(i) + std::string(40, 'y'));
+		}
+		// The elements are in the arena's memory.
+		const auto a = reinterpret_cast<std::uintptr_t>(v[199].data());
+		EXPECT_TRUE(arena.overlaps(a, 1));
+		EXPECT_GT(arena.stats().allocations, 10000U);
+	}
+	EXPECT_EQ(arena.stats().allocations, 0U);
+
+	ramm::PricedResource same_arena(arena.price_class(9, Flags::discardable).value());
+	Arena other;
+	ramm::PricedResource other_arena(other.price_class(2000, Flags::preserved).value());
+	EXPECT_TRUE(res.is_equal(same_arena));
+	EXPECT_FALSE(res.is_equal(other_arena));
+	EXPECT_FALSE(res.is_equal(*std::pmr::new_delete_resource()));
+}
+
+TEST(PricedResource, ExhaustionThrowsBadAlloc)
+{
+	Arena arena;
+	ramm::PricedResource res(arena.price_class(2000, Flags::preserved).value());
+	EXPECT_THROW((void)res.allocate(16, std::size_t{1} << 20), std::bad_alloc);
+}
+
+}  // namespace
