@@ -484,6 +484,166 @@ private:
 	PriceClass& class_;
 };
 
+// ---------------------------------------------------------------------------
+// Dispatcher: the kernel's requests, delivered to their owners
+// ---------------------------------------------------------------------------
+
+// One request of the kernel (struct ramm_request), or one the fallback made.
+struct Request {
+	enum class Reason : std::uint32_t {
+		ask = RAMM_REASON_ASK,        // please free `amount` bytes of the range
+		purged = RAMM_REASON_PURGED,  // the kernel dropped `amount` bytes of it
+	};
+	Reason reason = Reason::ask;
+	std::uint64_t seq = 0;       // the kernel's sequence number; 0 for the fallback's
+	std::uintptr_t start = 0;
+	std::size_t len = 0;
+	std::uint64_t price = 0;
+	Flags flags = Flags::preserved;
+	std::size_t amount = 0;
+	std::uint64_t detected_ns = 0;  // CLOCK_MONOTONIC
+	std::uint64_t deadline_ns = 0;  // 0: none (purges, the fallback's asks)
+
+	static Request from_kernel(const ramm_request& r) noexcept;
+};
+
+// What the Dispatcher delivers requests to.
+class Listener {
+public:
+	virtual ~Listener() = default;
+	// The priced ranges this listener answers for (routing, and the order
+	// of the fallback's cheapest-first shedding).
+	virtual std::vector<ramm_range> ranges() const = 0;
+	// Give back about request.amount bytes of the range; return the bytes
+	// given back to the kernel (munmap or MADV_DONTNEED).
+	virtual std::size_t on_ask(const Request& request) = 0;
+	// The kernel dropped part of the range: never silent.
+	virtual void on_purge(const Request& request) = 0;
+};
+
+// An Arena as a Listener: asks go to Arena::release(), purges to
+// Arena::purged().
+class ArenaListener final : public Listener {
+public:
+	explicit ArenaListener(Arena& arena) noexcept : arena_(arena) {}
+	std::vector<ramm_range> ranges() const override;
+	std::size_t on_ask(const Request& request) override;
+	void on_purge(const Request& request) override;
+
+private:
+	Arena& arena_;
+};
+
+// A PricedMapping as a Listener: its owner's callbacks get the requests.
+// on_ask returns the bytes it gave back (it must munmap or MADV_DONTNEED
+// them itself).
+class MappingListener final : public Listener {
+public:
+	using AskFn = std::function<std::size_t(const Request&)>;
+	using PurgeFn = std::function<void(const Request&)>;
+	MappingListener(const PricedMapping& mapping, AskFn on_ask, PurgeFn on_purge)
+		: mapping_(mapping), on_ask_(std::move(on_ask)), on_purge_(std::move(on_purge))
+	{
+	}
+	std::vector<ramm_range> ranges() const override;
+	std::size_t on_ask(const Request& request) override { return on_ask_(request); }
+	void on_purge(const Request& request) override { on_purge_(request); }
+
+private:
+	const PricedMapping& mapping_;
+	AskFn on_ask_;
+	PurgeFn on_purge_;
+};
+
+// How the Dispatcher hears of pressure.
+enum class DispatchMode {
+	kernel,  // RAMM: the participant fd; the kernel names range and amount
+	psi,     // no RAMM: a PSI trigger; shed cheapest-first in this process
+	none,    // neither (no RAMM, PSI unavailable): only shed() releases
+};
+std::string_view to_string(DispatchMode mode) noexcept;
+
+struct DispatcherStats {
+	std::uint64_t asks = 0;            // asks delivered (kernel's and fallback's)
+	std::uint64_t purges = 0;          // purge records delivered
+	std::uint64_t bytes_asked = 0;
+	std::uint64_t bytes_released = 0;  // what listeners gave back
+	std::uint64_t bytes_purged = 0;
+	std::uint64_t unrouted = 0;        // requests no listener claimed
+	std::uint64_t psi_events = 0;
+	std::uint64_t sheds = 0;           // shed() calls and PSI events handled
+	// From the kernel's detection of a shortfall to the listeners having
+	// released the memory (kernel asks only), in nanoseconds: over the
+	// last 4096 asks.
+	std::uint64_t latency_p50_ns = 0;
+	std::uint64_t latency_p99_ns = 0;
+	std::uint64_t latency_samples = 0;
+};
+
+// Registers the process with the kernel (PR_RAMM_REGISTER, no signal: the
+// fd is the channel) and runs one thread that reads requests and hands
+// each to the listeners whose ranges it overlaps.  On a kernel without RAMM
+// it listens to a PSI trigger instead and sheds the process's cheapest
+// ranges first.  One per process (the registration belongs to the address
+// space): a second start() fails with EBUSY.
+class Dispatcher {
+public:
+	static Result<std::unique_ptr<Dispatcher>> start(Options options = {});
+	// Stops the thread and unregisters.
+	~Dispatcher();
+	Dispatcher(const Dispatcher&) = delete;
+	Dispatcher& operator=(const Dispatcher&) = delete;
+
+	// Delivers requests to listener until the Subscription is destroyed.
+	// The listener must outlive the Subscription.
+	class Subscription {
+	public:
+		Subscription() = default;
+		~Subscription();
+		Subscription(Subscription&& other) noexcept;
+		Subscription& operator=(Subscription&& other) noexcept;
+
+	private:
+		friend class Dispatcher;
+		Subscription(Dispatcher* dispatcher, Listener* listener) noexcept
+			: dispatcher_(dispatcher), listener_(listener)
+		{
+		}
+		void reset() noexcept;
+		Dispatcher* dispatcher_ = nullptr;
+		Listener* listener_ = nullptr;
+	};
+	[[nodiscard]] Subscription subscribe(Listener& listener);
+
+	// Releases about `bytes` of the subscribed ranges, cheapest first, as
+	// a PSI event does, and returns what was released.  Works in every
+	// mode; runs in the caller's thread, never at the same time as a
+	// delivery.
+	std::size_t shed(std::size_t bytes);
+
+	DispatchMode mode() const noexcept { return mode_; }
+	// The PSI trigger in use ("" unless mode() is psi): the configured
+	// one, or with its window rounded up to whole 2 s when the kernel
+	// only allows that to unprivileged processes.
+	const std::string& psi_trigger() const noexcept { return psi_trigger_; }
+	DispatcherStats stats() const;
+	void print_stats(const StatsSink& sink = stderr_sink) const;
+
+private:
+	struct Impl;
+	Dispatcher(Options options, DispatchMode mode, std::string psi_trigger,
+		   std::unique_ptr<Impl> impl);
+	void unsubscribe(Listener* listener) noexcept;
+	void run();
+	void read_kernel_requests();
+	std::size_t deliver(const Request& request);
+
+	Options options_;
+	DispatchMode mode_;
+	std::string psi_trigger_;
+	std::unique_ptr<Impl> impl_;
+};
+
 }  // namespace ramm
 
 #endif  // RAMM_RAMM_HPP
