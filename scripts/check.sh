@@ -74,7 +74,7 @@ host_tests() {
 	local b=$BUILD/userspace-host log=$LOGS/userspace-host.log
 	: >"$log"
 	run_logged "$log" cmake -S "$RAMM_TOP/userspace" -B "$b" \
-		-DCMAKE_BUILD_TYPE=Debug \
+		-DCMAKE_BUILD_TYPE=Debug -DRAMM_SANITIZE=ON \
 		-DCMAKE_CXX_COMPILER_LAUNCHER="$(command -v ccache || true)"
 	run_logged "$log" cmake --build "$b" -j"$JOBS"
 	local rc=0
@@ -164,7 +164,7 @@ noramm_guest() {
 
 must "dependencies (Debian packages)" "$S/deps.sh"
 must "kernel source: extract 6.1, apply patches/series" "$S/source.sh"
-step "host tests: libramm (ctest), the pipeline's own tests" host_tests
+step "host tests: libramm (ctest, ASan + UBSan), the pipeline's own tests" host_tests
 must "kernel build (x86_64, RAMM + DEBUG_VM, lockdep, KASAN)" \
 	"$S/kernel.sh" debug
 step "kernel build (CONFIG_RAMM=n, no debugging)" noramm_kernel

@@ -12,7 +12,6 @@ PACKAGES=(
 	qemu-system-x86 busybox-static
 	# userspace library and its tests
 	g++ cmake libfmt-dev libgtest-dev liblz4-dev libxxhash-dev
-	pkg-config
 )
 # For scripts/tests/deps-test.sh: pretend more packages are needed.
 read -ra extra <<<"${RAMM_EXTRA_PACKAGES:-}"

@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: GPL-2.0
+//
+// libramm against the real market, in the guest's RAMM kernel: a child hog
+// makes memory short, krammmd asks this process (the only participant) for
+// its cheap memory, and the Dispatcher must deliver each ask to the right
+// owner, which gives the memory back.
+
+#include <ramm/cache.hpp>
+#include <ramm/market.hpp>
+#include <ramm/ramm.hpp>
+
+#include "test_support.hpp"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <condition_variable>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+namespace {
+
+using namespace std::chrono_literals;
+using ramm::Flags;
+
+constexpr std::size_t MiB = 1024 * 1024;
+
+// Raw calls only: the hog child of a threaded process must not allocate.
+void set_oom_score_adj(int adj)
+{
+	char buf[16];
+	const int n = std::snprintf(buf, sizeof(buf), "%d", adj);
+	const int fd = ::open("/proc/self/oom_score_adj", O_WRONLY);
+	if (fd >= 0) {
+		(void)!::write(fd, buf, static_cast<std::size_t>(n));
+		::close(fd);
+	}
+}
+
+// MemFree in bytes, read with raw calls (the hog child must not allocate).
+std::size_t mem_free_raw()
+{
+	char buf[4096];
+	const int fd = ::open("/proc/meminfo", O_RDONLY);
+	if (fd < 0)
+		return 0;
+	const ssize_t n = ::read(fd, buf, sizeof(buf) - 1);
+	::close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	const char* p = std::strstr(buf, "MemFree:");
+	return p == nullptr ? 0 : std::strtoull(p + 8, nullptr, 10) * 1024;
+}
+
+// A child that allocates incompressible memory (zram cannot absorb it) a
+// MiB at a time until it has taken `limit` bytes, then holds it; it is the
+// OOM killer's first choice.  While MemFree is below `floor` it waits, so
+// the shortage is steady (kswapd and krammmd at work) rather than deep
+// (direct reclaim purging everything at once).
+class Hog {
+public:
+	explicit Hog(std::size_t limit, std::size_t floor = 0)
+	{
+		pid_ = ::fork();
+		if (pid_ != 0)
+			return;
+		set_oom_score_adj(1000);
+		std::uint64_t x = 88172645463325252ULL;
+		for (std::size_t got = 0; got < limit; got += MiB) {
+			while (floor != 0 && mem_free_raw() < floor)
+				::usleep(20000);
+			auto* p = static_cast<std::uint64_t*>(::mmap(nullptr, MiB,
+				PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+			if (p == MAP_FAILED)
+				break;
+			for (std::size_t i = 0; i < MiB / 8; i++) {
+				x ^= x << 13;
+				x ^= x >> 7;
+				x ^= x << 17;
+				p[i] = x;
+			}
+			::usleep(2000);
+		}
+		for (;;)
+			::pause();
+	}
+	~Hog()
+	{
+		if (pid_ > 0) {
+			::kill(pid_, SIGKILL);
+			::waitpid(pid_, nullptr, 0);
+		}
+	}
+	Hog(const Hog&) = delete;
+	Hog& operator=(const Hog&) = delete;
+
+private:
+	pid_t pid_ = -1;
+};
+
+// Sets a /sys/kernel/mm/ramm tunable for one test.
+class Tunable {
+public:
+	Tunable(const char* name, std::uint64_t value) : name_(name)
+	{
+		old_ = ramm::read_tunable(name).value();
+		ramm::set_tunable(name, value).value();
+	}
+	~Tunable() { (void)ramm::set_tunable(name_, old_); }
+
+private:
+	const char* name_;
+	std::uint64_t old_;
+};
+
+std::size_t mem_available()
+{
+	std::ifstream in("/proc/meminfo");
+	std::string key, unit;
+	std::size_t kb = 0;
+	while (in >> key >> kb) {
+		if (key == "MemAvailable:")
+			return kb * 1024;
+		std::getline(in, unit);  // " kB", absent for the counts
+	}
+	return 0;
+}
+
+// Waits up to `limit` for done() to hold.
+template <typename Fn>
+bool wait_for(Fn done, std::chrono::seconds limit)
+{
+	const auto end = std::chrono::steady_clock::now() + limit;
+	while (!done()) {
+		if (std::chrono::steady_clock::now() > end)
+			return false;
+		std::this_thread::sleep_for(20ms);
+	}
+	return true;
+}
+
+// What the market and this process saw, for failure messages.
+std::string diagnosis(const ramm::Dispatcher& d)
+{
+	std::string out;
+	const auto k = ramm::get_stats().value();
+	const auto s = d.stats();
+	out += fmt::format("kernel: registered {} asked {} answered {} late {} ignored {} "
+			   "purged {}; dispatcher: asks {} purges {} unrouted {}; market:",
+			   k.registered, k.asked, k.answered, k.late, k.ignored,
+			   k.purged_bytes, s.asks, s.purges, s.unrouted);
+	for (const auto& [name, value] : ramm::read_market().value().counters)
+		out += fmt::format(" {}={}", name, value);
+	return out + fmt::format("; MemAvailable {} MiB", mem_available() / MiB);
+}
+
+class Market : public ::testing::Test {
+protected:
+	void SetUp() override
+	{
+		ASSERT_TRUE(ramm::kernel_support().present) << "needs the RAMM kernel";
+		set_oom_score_adj(-1000);  // the hog is the one to die
+	}
+	void TearDown() override { set_oom_score_adj(0); }
+
+	// Ask early and give owners time: TCG guests are slow.
+	Tunable headroom_{"headroom_permille", 100};
+	Tunable deadline_{"deadline_ms", 2000};
+};
+
+TEST_F(Market, AKernelAskReachesTheOwnersCallbackWithTheRangeAndAmount)
+{
+	auto dispatcher = ramm::Dispatcher::start().value();
+	ASSERT_EQ(dispatcher->mode(), ramm::DispatchMode::kernel);
+
+	// Preserved: the kernel never purges it, so only the owner's release
+	// can answer the ask.
+	auto cache = ramm::PricedMapping::create(32 * MiB, 1, Flags::preserved,
+						 {PROT_READ | PROT_WRITE, MAP_POPULATE}).value();
+	std::memset(cache.data(), 0x5a, cache.size());
+
+	std::mutex mutex;
+	std::vector<ramm::Request> asks, purges;
+	ramm::MappingListener listener(
+		cache,
+		[&](const ramm::Request& r) {
+			// Give back what was asked, from the start of the range.
+			const std::size_t n = std::min(r.amount, r.len);
+			EXPECT_EQ(::madvise(reinterpret_cast<void*>(r.start), n, MADV_DONTNEED), 0);
+			const std::lock_guard lock(mutex);
+			asks.push_back(r);
+			return n;
+		},
+		[&](const ramm::Request& r) {
+			const std::lock_guard lock(mutex);
+			purges.push_back(r);
+		});
+	auto sub = dispatcher->subscribe(listener);
+
+	{
+		Hog hog(mem_available() + 64 * MiB);
+		ASSERT_TRUE(wait_for([&] {
+			const std::lock_guard lock(mutex);
+			return !asks.empty();
+		}, 60s)) << "no ask reached the callback in 60 s: " << diagnosis(*dispatcher);
+	}
+
+	const std::lock_guard lock(mutex);
+	const auto begin = reinterpret_cast<std::uintptr_t>(cache.data());
+	const ramm::Request& a = asks.front();
+	EXPECT_EQ(a.reason, ramm::Request::Reason::ask);
+	EXPECT_GE(a.start, begin);
+	EXPECT_LE(a.start + a.len, begin + cache.size());
+	EXPECT_GT(a.amount, 0U);
+	EXPECT_LE(a.amount, a.len);
+	EXPECT_EQ(a.price, 1U);
+	EXPECT_EQ(a.flags, Flags::preserved);
+	EXPECT_GT(a.seq, 0U);
+	EXPECT_GT(a.deadline_ns, a.detected_ns);
+
+	// The kernel saw the memory come back: the ask was answered.
+	EXPECT_TRUE(wait_for([] { return ramm::get_stats().value().answered > 0; }, 10s))
+		<< "asked " << ramm::get_stats().value().asked << ", answered 0";
+	const auto s = dispatcher->stats();
+	EXPECT_GE(s.asks, asks.size());
+	EXPECT_GE(s.bytes_released, a.amount);
+	EXPECT_GT(s.latency_samples, 0U);
+}
+
+TEST_F(Market, TheCacheGivesUpMemoryUnderRealPressureAndNeverReturnsGarbage)
+{
+	auto dispatcher = ramm::Dispatcher::start().value();
+	ramm::CacheOptions o;
+	o.hot_price = 8;   // the cheapest memory of the machine
+	o.cold_price = 2;
+	auto cache = ramm::Cache<int, std::string>::create(o, dispatcher.get()).value();
+
+	const auto value_for = [](int key) {
+		std::string v;
+		while (v.size() < 2000)
+			v += "entry " + std::to_string(key) + " is here; ";
+		v.resize(2000);
+		return v;
+	};
+	constexpr int kEntries = 24000;  // 48 MB of values
+	for (int i = 0; i < kEntries; i++)
+		ASSERT_TRUE(cache.put(i, value_for(i)));
+
+	{
+		Hog hog(mem_available() + 64 * MiB, 8 * MiB);
+		// The order of the tiers is checked on the host (cache_test);
+		// here, that real asks reach the cache and it gives memory up.
+		EXPECT_TRUE(wait_for([&] {
+			const auto st = cache.stats();
+			return st.demotions + st.evictions > 0;
+		}, 60s)) << "the cache gave nothing back: " << diagnosis(*dispatcher);
+		EXPECT_GT(dispatcher->stats().asks, 0U) << diagnosis(*dispatcher);
+	}
+	cache.print_stats([](std::string_view l) { std::fprintf(stderr, "%.*s\n",
+		static_cast<int>(l.size()), l.data()); });
+
+	// Every lookup is the value or a miss, never garbage.
+	int hits = 0;
+	for (int i = 0; i < kEntries; i++) {
+		auto v = cache.get(i);
+		if (v) {
+			ASSERT_EQ(*v, value_for(i)) << "entry " << i << " came back wrong";
+			hits++;
+		}
+	}
+	EXPECT_LT(hits, kEntries);
+}
+
+}  // namespace
