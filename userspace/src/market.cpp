@@ -6,6 +6,8 @@
 
 #include <ramm/market.hpp>
 
+#include "text.hpp"
+
 #include <fmt/format.h>
 
 #include <dirent.h>
@@ -23,6 +25,8 @@
 namespace ramm {
 namespace {
 
+using namespace text;
+
 // Documentation/ABI/testing/sysfs-kernel-mm-ramm, in its order.
 constexpr std::array<std::string_view, 6> tunable_names = {
 	"enabled",   "reserve_price",     "deadline_ms",
@@ -35,24 +39,6 @@ constexpr std::array<std::string_view, 13> counter_names = {
 	"pages_purged_direct", "answered",	"late",
 	"ignored",	       "signals_sent",	"signals_skipped",
 	"queue_overflows",
-};
-
-// Closes the descriptor it holds.
-class Fd {
-public:
-	explicit Fd(int fd) noexcept : fd_(fd) {}
-	~Fd()
-	{
-		if (fd_ >= 0)
-			::close(fd_);
-	}
-	Fd(const Fd&) = delete;
-	Fd& operator=(const Fd&) = delete;
-
-	int get() const noexcept { return fd_; }
-
-private:
-	int fd_;
 };
 
 // Closes the directory stream it holds.
@@ -72,31 +58,6 @@ public:
 private:
 	DIR* dir_;
 };
-
-// The whole file: sysfs and /proc files report size 0, so read until EOF.
-Result<std::string> read_file(const std::string& path)
-{
-	const Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-	if (fd.get() < 0) {
-		const int errnum = errno;
-		return Error(errnum, fmt::format("open({})", path));
-	}
-
-	std::string text;
-	char buf[8192];
-	for (;;) {
-		const ssize_t n = ::read(fd.get(), buf, sizeof(buf));
-		if (n < 0) {
-			const int errnum = errno;
-			if (errnum == EINTR)
-				continue;
-			return Error(errnum, fmt::format("read({})", path));
-		}
-		if (n == 0)
-			return text;
-		text.append(buf, static_cast<std::size_t>(n));
-	}
-}
 
 // The names in a directory, without "." and "..", in readdir() order.
 Result<std::vector<std::string>> list_dir(const std::string& path)
@@ -125,42 +86,6 @@ Result<std::vector<std::string>> list_dir(const std::string& path)
 	}
 }
 
-std::string_view trim_blanks(std::string_view s)
-{
-	const auto first = s.find_first_not_of(" \t");
-	if (first == std::string_view::npos)
-		return {};
-	const auto last = s.find_last_not_of(" \t");
-	return s.substr(first, last - first + 1);
-}
-
-// Calls fn(line) for each line of text, without its '\n'; stops when fn
-// returns false.
-template <typename Fn>
-void for_each_line(std::string_view text, Fn fn)
-{
-	while (!text.empty()) {
-		const auto end = text.find('\n');
-		const auto line = text.substr(0, end);
-		if (!fn(line))
-			return;
-		if (end == std::string_view::npos)
-			return;
-		text.remove_prefix(end + 1);
-	}
-}
-
-// Parses all of s (decimal digits only: no sign, no blanks).
-template <typename T>
-std::optional<T> parse_number(std::string_view s)
-{
-	T value{};
-	const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-	if (ec != std::errc() || ptr != s.data() + s.size() || s.empty())
-		return std::nullopt;
-	return value;
-}
-
 // A sysfs value: the kernel prints "%llu\n".  The newline is optional so a
 // hand-made test file without one still reads.
 std::optional<std::uint64_t> parse_sysfs_value(std::string_view text)
@@ -168,15 +93,6 @@ std::optional<std::uint64_t> parse_sysfs_value(std::string_view text)
 	if (text.ends_with('\n'))
 		text.remove_suffix(1);
 	return parse_number<std::uint64_t>(text);
-}
-
-// "24576 kB" -> 24576.
-std::optional<std::uint64_t> parse_kb(std::string_view value)
-{
-	if (!value.ends_with(" kB"))
-		return std::nullopt;
-	value.remove_suffix(3);
-	return parse_number<std::uint64_t>(trim_blanks(value));
 }
 
 std::string tunable_list()
