@@ -352,6 +352,38 @@ std::unique_ptr<Region> new_region(PriceClass& cls, std::size_t size, bool dedic
 	return region;
 }
 
+// count consecutive free spans of a region of cls, taken off its free
+// mask: an existing region's first fit, else a new region's first spans.
+// {nullptr, 0} if no region can be mapped.  The class lock is held.
+std::pair<Region*, std::size_t> take_spans(PriceClass& cls, PriceClass::State& st,
+					   unsigned count)
+{
+	Region* region = nullptr;
+	int first = -1;
+
+	for (auto& r : st.regions) {
+		if (r->dedicated)
+			continue;
+		first = find_free_spans(r->free_spans, count);
+		if (first >= 0) {
+			region = r.get();
+			break;
+		}
+	}
+	if (region == nullptr) {
+		auto fresh = new_region(cls, kGranule, false);
+		if (!fresh)
+			return {nullptr, 0};
+		region = fresh.get();
+		st.regions.push_back(std::move(fresh));
+		first = 0;
+	}
+	const std::uint64_t mask = count == 64 ? ~std::uint64_t{0}
+				   : ((std::uint64_t{1} << count) - 1);
+	region->free_spans &= ~(mask << first);
+	return {region, static_cast<std::size_t>(first)};
+}
+
 }  // namespace
 
 void* PriceClass::allocate(std::size_t size, std::size_t align) noexcept
@@ -374,28 +406,12 @@ void* PriceClass::allocate(std::size_t size, std::size_t align) noexcept
 	try {
 		if (sc < kSizeClasses.size()) {
 			Span* s = st.partial[sc];
-			Region* region = nullptr;
 
 			if (s == nullptr) {
-				// A free span from an existing region, else a new one.
-				std::size_t idx = 0;
-				for (auto& r : st.regions) {
-					if (!r->dedicated && r->free_spans != 0) {
-						region = r.get();
-						idx = static_cast<std::size_t>(std::countr_zero(r->free_spans));
-						break;
-					}
-				}
-				if (region == nullptr) {
-					auto fresh = new_region(*this, kGranule, false);
-					if (!fresh)
-						return nullptr;
-					region = fresh.get();
-					st.regions.push_back(std::move(fresh));
-				}
-				region->free_spans &= ~(std::uint64_t{1} << idx);
+				auto [region, idx] = take_spans(*this, st, 1);
+				if (region == nullptr)
+					return nullptr;
 				s = &region->spans[idx];
-				region = nullptr;
 				s->kind = SpanKind::small;
 				s->committed = true;
 				s->size_class = static_cast<std::uint8_t>(sc);
@@ -423,37 +439,19 @@ void* PriceClass::allocate(std::size_t size, std::size_t align) noexcept
 
 		if (size <= kMaxRun) {
 			const auto count = static_cast<unsigned>(round_up(size, kSpan) / kSpan);
-			Region* region = nullptr;
-			int first = -1;
-
-			for (auto& r : st.regions) {
-				if (r->dedicated)
-					continue;
-				first = find_free_spans(r->free_spans, count);
-				if (first >= 0) {
-					region = r.get();
-					break;
-				}
-			}
-			if (region == nullptr) {
-				auto fresh = new_region(*this, kGranule, false);
-				if (!fresh)
-					return nullptr;
-				region = fresh.get();
-				st.regions.push_back(std::move(fresh));
-				first = 0;
-			}
+			auto [region, first] = take_spans(*this, st, count);
+			if (region == nullptr)
+				return nullptr;
 			for (unsigned i = 0; i < count; i++) {
-				Span& s = region->spans[static_cast<std::size_t>(first) + i];
+				Span& s = region->spans[first + i];
 				s.kind = i == 0 ? SpanKind::run_head : SpanKind::run_tail;
 				s.committed = true;
 				s.run_len = static_cast<std::uint16_t>(count);
-				region->free_spans &= ~(std::uint64_t{1} << (static_cast<unsigned>(first) + i));
 			}
 			region->live++;
 			st.allocated += count * kSpan;
 			st.allocations++;
-			return region->span_addr(static_cast<std::size_t>(first));
+			return region->span_addr(first);
 		}
 
 		auto fresh = new_region(*this, round_up(size, kSpan), true);
