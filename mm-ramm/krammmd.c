@@ -300,6 +300,7 @@ static bool ramm_next_candidate(const struct ramm_key *after,
 				bool above_reserve, struct ramm_candidate *best)
 {
 	u64 reserve = READ_ONCE(ramm_tun.reserve_price);
+	u64 t0 = ktime_get_ns();
 	struct ramm_participant *p;
 
 	best->key = RAMM_KEY_MAX;
@@ -317,8 +318,13 @@ static bool ramm_next_candidate(const struct ramm_key *after,
 				u64 price = vma->ramm_price.price;
 				struct ramm_key key;
 
+				/*
+				 * No anon_vma: never faulted, nothing to
+				 * give.  Skipping it keeps a pass from
+				 * visiting every untouched range in turn.
+				 */
 				if (!ramm_vma_priced(vma) ||
-				    !ramm_vma_priceable(vma))
+				    !ramm_vma_priceable(vma) || !vma->anon_vma)
 					continue;
 				if (price >= reserve && !above_reserve)
 					continue;
@@ -339,6 +345,9 @@ static bool ramm_next_candidate(const struct ramm_key *after,
 		mmap_read_unlock(p->mm);
 		mmput_async(p->mm);
 	}
+	/* What selection costs, for make bench's scale test. */
+	ramm_count(RAMM_SELECTIONS, 1);
+	ramm_count(RAMM_SELECT_NS, ktime_get_ns() - t0);
 	return best->p;
 }
 
@@ -385,6 +394,8 @@ static void ramm_ask(long shortfall, bool escalate, u64 now)
 	       ramm_next_candidate(&after, above_reserve, &c)) {
 		shortfall -= ramm_ask_one(&c, shortfall, now);
 		after = c.key;
+		/* Each search walks every participant's VMAs. */
+		cond_resched();
 	}
 }
 

@@ -159,6 +159,8 @@ RAMM_COUNTER(ignored, RAMM_IGNORED_COUNT);
 RAMM_COUNTER(signals_sent, RAMM_SIGNALS_SENT);
 RAMM_COUNTER(signals_skipped, RAMM_SIGNALS_SKIPPED);
 RAMM_COUNTER(queue_overflows, RAMM_QUEUE_OVERFLOWS);
+RAMM_COUNTER(selections, RAMM_SELECTIONS);
+RAMM_COUNTER(select_ns, RAMM_SELECT_NS);
 
 static struct attribute *ramm_attrs[] = {
 	&ramm_enabled_attr.attr,
@@ -180,6 +182,8 @@ static struct attribute *ramm_attrs[] = {
 	&ramm_signals_sent_attr.attr,
 	&ramm_signals_skipped_attr.attr,
 	&ramm_queue_overflows_attr.attr,
+	&ramm_selections_attr.attr,
+	&ramm_select_ns_attr.attr,
 	NULL,
 };
 

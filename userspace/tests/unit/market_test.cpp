@@ -50,6 +50,8 @@ using Values = std::vector<std::pair<std::string, std::uint64_t>>;
 // documented one so that sorting shows.
 const Values sysfs_files = {
 	{"queue_overflows", 0},
+	{"select_ns", 123456},
+	{"selections", 9},
 	{"pages_asked", 2048},
 	{"enabled", 1},
 	{"credit_halflife_s", 60},
@@ -265,6 +267,8 @@ TEST_F(MarketRead, ListsTunablesThenCountersInDocumentedOrder)
 					 {"signals_sent", 40},
 					 {"signals_skipped", 1},
 					 {"queue_overflows", 0},
+					 {"selections", 9},
+					 {"select_ns", 123456},
 					 {"aa_new_counter", 8},
 					 {"zz_new_counter", 7}}));
 }
@@ -337,7 +341,7 @@ TEST(MarketNames, ListTheDocumentedFiles)
 	EXPECT_THAT(std::vector<std::string_view>(names.begin(), names.end()),
 		    ElementsAre("enabled", "reserve_price", "deadline_ms", "queue_len",
 				"headroom_permille", "credit_halflife_s"));
-	EXPECT_EQ(ramm::market_counter_names().size(), 13U);
+	EXPECT_EQ(ramm::market_counter_names().size(), 15U);
 	EXPECT_EQ(ramm::market_counter_names().front(), "participants");
 	EXPECT_TRUE(ramm::is_market_tunable("deadline_ms"));
 	EXPECT_FALSE(ramm::is_market_tunable("participants"));
