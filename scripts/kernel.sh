@@ -5,7 +5,11 @@
 #   debug   RAMM with DEBUG_VM, lockdep and KASAN: the kernel make check
 #           boots; its image is copied to build/bzImage
 #   noramm  CONFIG_RAMM=n, no debugging: proves the series builds without
-#           RAMM (not booted)
+#           RAMM; booted to check the probe says no
+#   release RAMM, no debugging: what make demo and make bench measure
+#   stock   Debian's 6.1 *without* the series (the pristine tree), same base
+#           config as release: the baseline make demo and make bench compare
+#           against
 #
 # olddefconfig silently drops options whose dependencies are unmet, so after
 # configuring, every option a fragment asks for is checked in the final
@@ -17,14 +21,25 @@ case ${1:-} in
 debug)	fragments=("$C/x86_64.config" "$C/debug.config"
 		   "$RAMM_TOP/selftests/ramm/config");;
 noramm)	fragments=("$C/x86_64.config" "$C/ramm-off.config");;
-*)	die "usage: kernel.sh debug|noramm";;
+release) fragments=("$C/x86_64.config" "$RAMM_TOP/selftests/ramm/config");;
+stock)	fragments=("$C/x86_64.config");;
+*)	die "usage: kernel.sh debug|noramm|release|stock";;
 esac
+# The stock kernel is built from the pristine source, out of tree like the
+# others, so nothing of the series can leak into the baseline.
+if [[ $1 == stock ]]; then
+	export KSRC=$PRISTINE
+	managed=$BUILD/src/.extracted
+else
+	export KSRC=$TREE
+	managed=$TREE/.ramm-managed
+fi
 name=$1
 obj=$BUILD/kernel-$name
 log=$LOGS/kernel-$name.log
 : >"$log"
 mkdir -p "$obj"
-[[ -f $TREE/.ramm-tree ]] || die "no kernel tree: run scripts/source.sh first"
+[[ -f $TREE/.ramm-tree && -f $managed ]] || die "no kernel tree: run scripts/source.sh first"
 
 frags=()
 for f in "${fragments[@]}"; do
@@ -34,10 +49,10 @@ done
 
 # Reconfigure only when a fragment or a Kconfig file changed; kbuild then
 # rebuilds only what the changed options touch.
-want=$(cat "${frags[@]}" "$TREE/.ramm-managed" | sha256sum | cut -d' ' -f1)
+want=$(cat "${frags[@]}" "$managed" | sha256sum | cut -d' ' -f1)
 if [[ ! -f $obj/.config || $(cat "$obj/.ramm-config" 2>/dev/null) != "$want" ]]; then
 	run_logged "$log" kmake "$obj" tinyconfig
-	run_logged "$log" "$TREE/scripts/kconfig/merge_config.sh" -m \
+	run_logged "$log" "$KSRC/scripts/kconfig/merge_config.sh" -m \
 		-O "$obj" "$obj/.config" "${frags[@]}"
 	run_logged "$log" kmake "$obj" olddefconfig
 	missing=()

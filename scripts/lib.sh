@@ -81,10 +81,11 @@ ramm_cc() {
 	if command -v ccache >/dev/null 2>&1; then echo "ccache gcc"; else echo gcc; fi
 }
 
-# The kernel's make, for one object directory.
+# The kernel's make, for one object directory; the source is build/linux
+# unless KSRC names another tree (the stock kernel's pristine source).
 kmake() {
 	local obj=$1; shift
-	make -C "$TREE" O="$obj" ARCH=x86_64 CC="$(ramm_cc)" \
+	make -C "${KSRC:-$TREE}" O="$obj" ARCH=x86_64 CC="$(ramm_cc)" \
 		KBUILD_BUILD_USER=ramm KBUILD_BUILD_HOST=ramm \
 		KBUILD_BUILD_TIMESTAMP="RAMM" -j"$JOBS" "$@"
 }
