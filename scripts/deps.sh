@@ -10,6 +10,8 @@ PACKAGES=(
 	xz-utils cpio ccache perl rsync
 	# guest
 	qemu-system-x86 busybox-static
+	# make bench and make demo reports
+	python3 gnuplot-nox
 	# userspace library and its tests
 	g++ cmake libfmt-dev libgtest-dev liblz4-dev libxxhash-dev
 )

@@ -9,6 +9,8 @@
 # is used only when RAMM_KVM=1, or RAMM_KVM=auto and a short probe boot
 # under KVM finished (the verdict is cached per host boot).
 #
+# RAMM_QEMU_ARGS adds QEMU options (run-in-guest.sh's -icount).
+#
 # Exit status: 0 when the guest reached "RAMM-DONE"; 2 on a timeout
 # (RAMM_TIMEOUT seconds); 3 when QEMU ended without it (panic, crash).  Both
 # failures print the last 50 console lines.
@@ -28,7 +30,7 @@ append="console=ttyS0 panic=-1 ramm_run=$mode ${RAMM_APPEND:-}"
 qemu_cmd() {	# qemu_cmd ACCEL-ARGS...
 	echo qemu-system-x86_64 "$@" -m "$mem" -smp "cpus=$smp,sockets=$smp" -display none \
 		-monitor none -serial stdio -no-reboot -kernel "$kernel" \
-		-initrd "$initrd"
+		-initrd "$initrd" ${RAMM_QEMU_ARGS:-}
 }
 
 kvm_works() {

@@ -1,0 +1,884 @@
+// SPDX-License-Identifier: GPL-2.0
+//
+// ramm-scenario: the scenario make demo shows and make bench measures.
+//
+// Four processes share a memory-tight machine:
+//   cache   a cache service: 3/4 of its data is cold (price 10), 1/4 warm
+//           (price 1000), all of it discardable: it can be refetched
+//   keeper  a service whose data is valuable (price 1000000, preserved)
+//   plain   an unmodified program that never heard of RAMM
+//   hog     a program that grows until it has what it needs
+// and the hog needs more than is free: someone must give memory back.  How
+// the cache cooperates is the variant:
+//   ramm      the cache's tiers are mmap_priced(); libramm's Dispatcher hands
+//             the kernel's asks to it, and it drops what it is asked for
+//   stock     no cooperation: plain memory, pressure ignored
+//   psi       today's best practice: the cache frees its data, cheapest tier
+//             first, on a PSI trigger "some 10000 500000"
+//   madvfree  the cache marks its data MADV_FREE, so the kernel may drop it
+//             when it needs the memory
+//
+// The driver prints a timeline (who was asked for what at what price, what
+// was released or purged, free memory over time) and, once the hog has its
+// memory or died, every process checks its data page by page.  The outcome:
+// OOM kills, valuable bytes lost, the time until the hog had its memory,
+// processes disturbed, cheapest-first accuracy and value retained against
+// the offline optimum (evicting exactly the cheapest bytes).  --json writes
+// the same as one JSON object.
+//
+// Exit status: 0 when the scenario ran (whatever its outcome), 1 when it
+// could not be run (bad arguments, a process that could not start).
+
+#include <ramm/ramm.hpp>
+
+#include <fmt/format.h>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <charconv>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace {
+
+constexpr std::size_t MiB = std::size_t{1} << 20;
+constexpr std::size_t page_size = 4096;
+
+constexpr std::uint64_t cold_price = 10;
+constexpr std::uint64_t warm_price = 1000;
+constexpr std::uint64_t valuable_price = 1000000;
+
+enum class Variant { ramm, stock, psi, madvfree };
+
+std::uint64_t now_ns()
+{
+	timespec ts{};
+	::clock_gettime(CLOCK_MONOTONIC, &ts);
+	return std::uint64_t(ts.tv_sec) * 1000000000u + std::uint64_t(ts.tv_nsec);
+}
+
+double mib(std::uint64_t bytes)
+{
+	return double(bytes) / double(MiB);
+}
+
+// --- what children tell the driver -------------------------------------------
+//
+// One line per message on a shared pipe, each written with one write(2) of
+// less than PIPE_BUF bytes, so lines from different processes never mix:
+//   E <ns> <role> <text>          a timeline event
+//   R <role> <key> <value>        a result (an integer)
+
+int g_report_fd = -1;
+const char* g_role = "driver";
+
+void send_line(const std::string& line)
+{
+	std::string text = line.size() < 500 ? line : line.substr(0, 500);
+	text += '\n';
+	ssize_t n;
+	do {
+		n = ::write(g_report_fd, text.data(), text.size());
+	} while (n < 0 && errno == EINTR);
+}
+
+template <typename... Args>
+void event(fmt::format_string<Args...> format, Args&&... args)
+{
+	send_line(fmt::format("E {} {} {}", now_ns(), g_role,
+			      fmt::format(format, std::forward<Args>(args)...)));
+}
+
+void result(std::string_view key, std::uint64_t value)
+{
+	send_line(fmt::format("R {} {} {}", g_role, key, value));
+}
+
+// --- data a process can check ----------------------------------------------
+//
+// Every page starts with a word only its owner's page would hold and is
+// filled with xorshift noise, so a dropped page (zero-filled when touched
+// again) is told apart from a kept one, and nothing compresses.
+
+std::uint64_t page_tag(std::uint64_t seed, std::size_t page)
+{
+	return (seed * 0x9e3779b97f4a7c15ull) ^ (page * 0xbf58476d1ce4e5b9ull) ^ 1;
+}
+
+void fill(std::byte* data, std::size_t len, std::uint64_t seed)
+{
+	std::uint64_t x = seed | 1;
+	for (std::size_t page = 0; page < len / page_size; page++) {
+		auto* words = reinterpret_cast<std::uint64_t*>(data + page * page_size);
+		words[0] = page_tag(seed, page);
+		for (std::size_t i = 1; i < page_size / 8; i++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			words[i] = x;
+		}
+	}
+}
+
+// Pages still holding what fill() put there.
+std::size_t intact_pages(const std::byte* data, std::size_t len, std::uint64_t seed)
+{
+	std::size_t intact = 0;
+	for (std::size_t page = 0; page < len / page_size; page++) {
+		const auto* word = reinterpret_cast<const std::uint64_t*>(data + page * page_size);
+		intact += *word == page_tag(seed, page);
+	}
+	return intact;
+}
+
+std::byte* map_plain(std::size_t len)
+{
+	void* p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		event("mmap of {:.0f} MiB failed: {}", mib(len), std::strerror(errno));
+		std::_Exit(1);
+	}
+	return static_cast<std::byte*>(p);
+}
+
+// Blocks until the driver says "check" (a byte on fd) or goes away.
+void wait_for_driver(int fd)
+{
+	char c;
+	while (::read(fd, &c, 1) < 0 && errno == EINTR) {
+	}
+}
+
+// --- the cache -----------------------------------------------------------------
+
+struct Tier {
+	const char* name;
+	std::uint64_t price;
+	std::uint64_t seed;
+	std::size_t len;
+	ramm::PricedMapping priced;   // ramm and psi variants
+	std::byte* plain = nullptr;   // stock and madvfree variants
+	// Bytes at the start of the tier not given back yet; only the
+	// dispatcher thread changes it.
+	std::atomic<std::size_t> kept{0};
+
+	std::byte* data() { return plain != nullptr ? plain : priced.data(); }
+};
+
+// Gives back up to `amount` bytes from the top of what the tier still keeps.
+std::size_t drop_from_top(Tier& tier, std::size_t amount)
+{
+	std::size_t kept = tier.kept.load();
+	std::size_t give = std::min(kept, (amount + page_size - 1) / page_size * page_size);
+	if (give == 0)
+		return 0;
+	if (::madvise(tier.data() + kept - give, give, MADV_DONTNEED) != 0)
+		return 0;
+	tier.kept.store(kept - give);
+	return give;
+}
+
+[[noreturn]] void run_cache(Variant variant, std::size_t size, int control_fd)
+{
+	std::array<Tier, 2> tiers = {{
+		{"cold", cold_price, 11, size / 4 * 3 / page_size * page_size, {}},
+		{"warm", warm_price, 12, size / 4 / page_size * page_size, {}},
+	}};
+	const bool priced = variant == Variant::ramm || variant == Variant::psi;
+	// The PSI variant is libramm's fallback, whatever the kernel.
+	if (variant == Variant::psi)
+		::setenv("RAMM_DISABLE", "1", 1);
+
+	for (Tier& tier : tiers) {
+		if (priced) {
+			auto m = ramm::PricedMapping::create(tier.len, tier.price,
+							     ramm::Flags::discardable);
+			if (!m) {
+				event("mmap_priced failed: {}", m.error().what());
+				std::_Exit(1);
+			}
+			tier.priced = std::move(*m);
+		} else {
+			tier.plain = map_plain(tier.len);
+		}
+		fill(tier.data(), tier.len, tier.seed);
+		tier.kept = tier.len;
+	}
+
+	std::vector<ramm::MappingListener> listeners;
+	std::unique_ptr<ramm::Dispatcher> dispatcher;
+	std::vector<ramm::Dispatcher::Subscription> subscriptions;
+	if (priced) {
+		ramm::Options options;
+		if (variant == Variant::psi) {
+			// "Free the caches on memory pressure": all of them,
+			// cheapest first, at the first event.
+			options.psi_trigger = "some 10000 500000";
+			options.shed_permille = 1000;
+		}
+		auto started = ramm::Dispatcher::start(options);
+		if (!started) {
+			event("Dispatcher::start failed: {}", started.error().what());
+			std::_Exit(1);
+		}
+		dispatcher = std::move(*started);
+		listeners.reserve(tiers.size());
+		for (Tier& tier : tiers) {
+			listeners.emplace_back(
+				tier.priced,
+				[&tier](const ramm::Request& r) {
+					const bool psi = r.seq == 0;
+					const std::size_t given = drop_from_top(tier, r.amount);
+					if (r.detected_ns != 0)
+						result("notified_ns", r.detected_ns);
+					event("{} {:.1f} MiB of {} (price {}): released {:.1f} MiB",
+					      psi ? "PSI event: shedding" : "kernel asks for",
+					      mib(r.amount), tier.name, tier.price, mib(given));
+					result("first_notice_ns", now_ns());
+					return given;
+				},
+				[&tier](const ramm::Request& r) {
+					event("kernel purged {:.1f} MiB of {} (price {}, discardable)",
+					      mib(r.amount), tier.name, tier.price);
+					result("purged_bytes", r.amount);
+				});
+			subscriptions.push_back(dispatcher->subscribe(listeners.back()));
+		}
+	} else if (variant == Variant::madvfree) {
+		for (Tier& tier : tiers)
+			::madvise(tier.data(), tier.len, MADV_FREE);
+	}
+	event("holds {:.0f} MiB: {:.0f} MiB {} at price {} and {:.0f} MiB {} at price {} ({})",
+	      mib(tiers[0].len + tiers[1].len), mib(tiers[0].len), tiers[0].name,
+	      tiers[0].price, mib(tiers[1].len), tiers[1].name, tiers[1].price,
+	      variant == Variant::madvfree ? "MADV_FREE"
+	      : priced ? (dispatcher->mode() == ramm::DispatchMode::kernel
+			  ? "discardable, kernel-priced" : "PSI-triggered shedding")
+		       : "plain memory");
+	result("ready", 1);
+
+	wait_for_driver(control_fd);
+	subscriptions.clear();
+	dispatcher.reset();
+	for (Tier& tier : tiers) {
+		const std::size_t intact = intact_pages(tier.data(), tier.len, tier.seed);
+		result(fmt::format("{}_bytes", tier.name), tier.len);
+		result(fmt::format("{}_intact", tier.name), intact * page_size);
+	}
+	std::_Exit(0);
+}
+
+// --- the keeper: valuable, preserved -------------------------------------------
+
+[[noreturn]] void run_keeper(Variant variant, std::size_t size, int control_fd)
+{
+	const std::uint64_t seed = 21;
+	size = size / page_size * page_size;
+	ramm::PricedMapping priced;
+	std::byte* data;
+	if (variant == Variant::ramm) {
+		auto m = ramm::PricedMapping::create(size, valuable_price,
+						     ramm::Flags::preserved);
+		if (!m) {
+			event("mmap_priced failed: {}", m.error().what());
+			std::_Exit(1);
+		}
+		priced = std::move(*m);
+		data = priced.data();
+	} else {
+		data = map_plain(size);
+	}
+	fill(data, size, seed);
+
+	// It listens, but has nothing it could give: everything it holds is
+	// worth more than anyone else's memory.
+	std::unique_ptr<ramm::Dispatcher> dispatcher;
+	std::optional<ramm::MappingListener> listener;
+	ramm::Dispatcher::Subscription subscription;
+	if (variant == Variant::ramm) {
+		auto started = ramm::Dispatcher::start();
+		if (started) {
+			dispatcher = std::move(*started);
+			listener.emplace(
+				priced,
+				[](const ramm::Request& r) {
+					event("kernel asks for {:.1f} MiB (price {}): keeps it, too valuable",
+					      mib(r.amount), r.price);
+					result("asked", 1);
+					return std::size_t{0};
+				},
+				[](const ramm::Request& r) {
+					event("kernel purged {:.1f} MiB: cannot happen to preserved memory",
+					      mib(r.amount));
+				});
+			subscription = dispatcher->subscribe(*listener);
+		}
+	}
+	event("holds {:.0f} MiB of valuable data (price {}, {})", mib(size),
+	      valuable_price, variant == Variant::ramm ? "preserved" : "plain memory");
+	result("ready", 1);
+
+	wait_for_driver(control_fd);
+	subscription = {};
+	dispatcher.reset();
+	result("valuable_bytes", size);
+	result("valuable_intact", intact_pages(data, size, seed) * page_size);
+	std::_Exit(0);
+}
+
+// --- the unmodified program ------------------------------------------------------
+
+[[noreturn]] void run_plain(std::size_t size, int control_fd)
+{
+	const std::uint64_t seed = 31;
+	size = size / page_size * page_size;
+	std::byte* data = map_plain(size);
+	fill(data, size, seed);
+	event("holds {:.0f} MiB of ordinary memory (never heard of RAMM)", mib(size));
+	result("ready", 1);
+	wait_for_driver(control_fd);
+	result("plain_bytes", size);
+	result("plain_intact", intact_pages(data, size, seed) * page_size);
+	std::_Exit(0);
+}
+
+// --- the hog ------------------------------------------------------------------
+
+[[noreturn]] void run_hog(std::size_t size, int control_fd)
+{
+	constexpr std::size_t step = 4 * MiB;
+	const std::uint64_t t0 = now_ns();
+	std::size_t have = 0, next_report = 32 * MiB;
+
+	event("starts growing to {:.0f} MiB", mib(size));
+	result("start_ns", t0);
+	while (have < size) {
+		const std::size_t len = std::min(step, size - have);
+		std::byte* chunk = map_plain(len);
+		fill(chunk, len, 41 + have);
+		have += len;
+		if (have >= next_report && have < size) {
+			event("has {:.0f} of {:.0f} MiB", mib(have), mib(size));
+			next_report += 32 * MiB;
+		}
+	}
+	const std::uint64_t took = now_ns() - t0;
+	event("has all {:.0f} MiB after {:.2f} s", mib(size), double(took) / 1e9);
+	result("satisfied_ns", took);
+	wait_for_driver(control_fd);
+	std::_Exit(0);
+}
+
+// --- the driver -------------------------------------------------------------
+
+struct Options {
+	Variant variant = Variant::ramm;
+	std::size_t cache = 64 * MiB;
+	std::size_t keeper = 72 * MiB;
+	std::size_t plain = 16 * MiB;
+	// 0: what the others leave of what was available, plus half the cache.
+	std::size_t hog = 0;
+	unsigned timeout_s = 120;
+	std::string json;
+	bool quiet = false;
+};
+
+const char* variant_name(Variant v)
+{
+	switch (v) {
+	case Variant::ramm: return "ramm";
+	case Variant::stock: return "stock";
+	case Variant::psi: return "psi";
+	case Variant::madvfree: return "madvfree";
+	}
+	return "?";
+}
+
+std::uint64_t meminfo_kib(std::string_view field)
+{
+	std::ifstream in("/proc/meminfo");
+	std::string name;
+	std::uint64_t value;
+	std::string unit;
+	while (in >> name >> value) {
+		std::getline(in, unit);
+		if (name.size() == field.size() + 1 && name.starts_with(field))
+			return value;
+	}
+	return 0;
+}
+
+std::uint64_t vmstat(std::string_view field)
+{
+	std::ifstream in("/proc/vmstat");
+	std::string name;
+	std::uint64_t value;
+	while (in >> name >> value)
+		if (name == field)
+			return value;
+	return 0;
+}
+
+struct Child {
+	std::string role;
+	pid_t pid = -1;
+	int control_fd = -1;   // the driver's end: a byte means "check now"
+	bool exited = false;
+	int status = 0;
+	bool killed_early = false;  // SIGKILL before the driver said "check"
+	std::map<std::string, std::uint64_t> results;
+	std::uint64_t events = 0;  // asks and purges it reported
+};
+
+template <typename Fn>
+Child spawn(const std::string& role, int report_fd, Fn body)
+{
+	int control[2];
+	if (::pipe2(control, O_CLOEXEC) != 0) {
+		std::perror("pipe2");
+		std::exit(1);
+	}
+	Child child;
+	child.role = role;
+	child.pid = ::fork();
+	if (child.pid < 0) {
+		std::perror("fork");
+		std::exit(1);
+	}
+	if (child.pid == 0) {
+		::close(control[1]);
+		g_report_fd = report_fd;
+		g_role = strdup(role.c_str());
+		::prctl(PR_SET_NAME, role.c_str());
+		::prctl(PR_SET_PDEATHSIG, SIGKILL);
+		body(control[0]);
+	}
+	::close(control[0]);
+	child.control_fd = control[1];
+	return child;
+}
+
+class Driver {
+public:
+	explicit Driver(Options options) : o_(std::move(options)) {}
+	int run();
+
+private:
+	void print(std::uint64_t t, std::string_view who, std::string_view what);
+	void handle(std::string_view line);
+	void pump(int timeout_ms);
+	void reap();
+	Child* find(std::string_view role);
+	bool wait_ready(Child& child);
+	void sample();
+
+	Options o_;
+	int report_rd_ = -1, report_wr_ = -1;
+	std::uint64_t t0_ = 0;
+	std::vector<Child> children_;
+	bool checking_ = false;
+	std::string partial_;
+	std::vector<std::pair<double, double>> free_mib_;  // (s, MiB) samples
+	std::uint64_t last_print_free_kib_ = 0;
+	double last_print_t_ = -10;
+};
+
+void Driver::print(std::uint64_t t, std::string_view who, std::string_view what)
+{
+	if (o_.quiet)
+		return;
+	const double s = t > t0_ ? double(t - t0_) / 1e9 : 0.0;
+	fmt::print("  {:7.2f}s  {:>5} MiB free  {:<7} {}\n", s,
+		   meminfo_kib("MemFree") / 1024, who, what);
+	std::fflush(stdout);
+}
+
+Child* Driver::find(std::string_view role)
+{
+	for (Child& c : children_)
+		if (c.role == role)
+			return &c;
+	return nullptr;
+}
+
+void Driver::handle(std::string_view line)
+{
+	std::istringstream in{std::string(line)};
+	std::string kind, role;
+	in >> kind;
+	if (kind == "E") {
+		std::uint64_t t;
+		in >> t >> role;
+		std::string text;
+		std::getline(in, text);
+		if (!text.empty() && text.front() == ' ')
+			text.erase(0, 1);
+		if (Child* c = find(role); c && text.starts_with("kernel"))
+			c->events++;
+		print(t, role, text);
+	} else if (kind == "R") {
+		std::string key;
+		std::uint64_t value = 0;
+		in >> role >> key >> value;
+		Child* c = find(role);
+		if (c == nullptr)
+			return;
+		// Sums for amounts, the first time for moments.
+		if (key == "first_notice_ns" || key == "notified_ns")
+			c->results.try_emplace(key, value);
+		else
+			c->results[key] += value;
+	}
+}
+
+void Driver::pump(int timeout_ms)
+{
+	pollfd pfd = {report_rd_, POLLIN, 0};
+	if (::poll(&pfd, 1, timeout_ms) <= 0)
+		return;
+	char buf[4096];
+	const ssize_t n = ::read(report_rd_, buf, sizeof(buf));
+	if (n <= 0)
+		return;
+	partial_.append(buf, std::size_t(n));
+	std::size_t nl;
+	while ((nl = partial_.find('\n')) != std::string::npos) {
+		handle(std::string_view(partial_).substr(0, nl));
+		partial_.erase(0, nl + 1);
+	}
+}
+
+void Driver::reap()
+{
+	for (Child& c : children_) {
+		if (c.exited)
+			continue;
+		int status;
+		if (::waitpid(c.pid, &status, WNOHANG) == c.pid) {
+			c.exited = true;
+			c.status = status;
+			c.killed_early = !checking_ && WIFSIGNALED(status) &&
+					 WTERMSIG(status) == SIGKILL;
+			if (WIFSIGNALED(status))
+				print(now_ns(), c.role,
+				      fmt::format("was killed by signal {} ({})",
+						  WTERMSIG(status),
+						  WTERMSIG(status) == SIGKILL
+							  ? "the OOM killer" : strsignal(WTERMSIG(status))));
+		}
+	}
+}
+
+void Driver::sample()
+{
+	const std::uint64_t free_kib = meminfo_kib("MemFree");
+	const double t = double(now_ns() - t0_) / 1e9;
+	free_mib_.emplace_back(t, double(free_kib) / 1024);
+	// A memory line when free memory moved by 8 MiB, at most one a second.
+	const auto moved = free_kib > last_print_free_kib_ ? free_kib - last_print_free_kib_
+							    : last_print_free_kib_ - free_kib;
+	if (moved >= 8 * 1024 && t - last_print_t_ >= 1.0) {
+		print(now_ns(), "memory",
+		      fmt::format("MemAvailable {} MiB", meminfo_kib("MemAvailable") / 1024));
+		last_print_free_kib_ = free_kib;
+		last_print_t_ = t;
+	}
+}
+
+bool Driver::wait_ready(Child& child)
+{
+	const std::uint64_t deadline = now_ns() + 60ull * 1000000000u;
+	while (!child.results.contains("ready")) {
+		pump(100);
+		reap();
+		if (child.exited || now_ns() > deadline) {
+			fmt::print(stderr, "ramm-scenario: {} did not start\n", child.role);
+			return false;
+		}
+	}
+	return true;
+}
+
+int Driver::run()
+{
+	int report[2];
+	if (::pipe2(report, O_CLOEXEC) != 0) {
+		std::perror("pipe2");
+		return 1;
+	}
+	report_rd_ = report[0];
+	report_wr_ = report[1];
+	g_report_fd = report_wr_;
+	t0_ = now_ns();
+	const std::uint64_t oom_before = vmstat("oom_kill");
+	const std::size_t available_at_start = meminfo_kib("MemAvailable") * 1024;
+
+	if (!o_.quiet)
+		fmt::print("variant {}: cache {:.0f} MiB, keeper {:.0f} MiB, plain {:.0f} MiB; "
+			   "{} MiB free, {} MiB available\n",
+			   variant_name(o_.variant), mib(o_.cache), mib(o_.keeper), mib(o_.plain),
+			   meminfo_kib("MemFree") / 1024, meminfo_kib("MemAvailable") / 1024);
+
+	const Variant v = o_.variant;
+	children_.reserve(4);
+	children_.push_back(spawn("cache", report_wr_, [&](int fd) { run_cache(v, o_.cache, fd); }));
+	if (!wait_ready(children_.back()))
+		return 1;
+	children_.push_back(spawn("keeper", report_wr_, [&](int fd) { run_keeper(v, o_.keeper, fd); }));
+	if (!wait_ready(children_.back()))
+		return 1;
+	children_.push_back(spawn("plain", report_wr_, [&](int fd) { run_plain(o_.plain, fd); }));
+	if (!wait_ready(children_.back()))
+		return 1;
+
+	// Sized from what was available before anyone started, so every
+	// variant's hog needs the same (MADV_FREE pages count as available).
+	std::size_t hog = o_.hog;
+	if (hog == 0 && available_at_start > o_.cache + o_.keeper + o_.plain)
+		hog = (available_at_start - o_.cache - o_.keeper - o_.plain + o_.cache / 2) / MiB * MiB;
+	if (hog == 0) {
+		fmt::print(stderr, "ramm-scenario: cache, keeper and plain need more than the "
+			   "{} MiB available\n", available_at_start / MiB);
+		return 1;
+	}
+	const std::uint64_t hog_start = now_ns();
+	children_.push_back(spawn("hog", report_wr_, [&](int fd) { run_hog(hog, fd); }));
+	Child* hog_child = &children_.back();
+
+	// Until the hog has its memory or died, and a second more for the
+	// market to settle.
+	const std::uint64_t deadline = hog_start + std::uint64_t(o_.timeout_s) * 1000000000u;
+	std::uint64_t settle = 0;
+	bool timed_out = false;
+	while (settle == 0 || now_ns() < settle) {
+		pump(100);
+		reap();
+		sample();
+		if (settle == 0 && (hog_child->exited || hog_child->results.contains("satisfied_ns")))
+			settle = now_ns() + 1000000000u;
+		if (now_ns() > deadline) {
+			timed_out = true;
+			print(now_ns(), "driver", "timed out: the hog never got its memory");
+			break;
+		}
+	}
+
+	// Everyone still alive checks its data.
+	checking_ = true;
+	for (Child& c : children_)
+		if (!c.exited && ::write(c.control_fd, "c", 1) != 1)
+			::kill(c.pid, SIGKILL);
+	const std::uint64_t check_deadline = now_ns() + 60ull * 1000000000u;
+	while (std::any_of(children_.begin(), children_.end(), [](const Child& c) { return !c.exited; })) {
+		pump(100);
+		reap();
+		if (now_ns() > check_deadline)
+			for (Child& c : children_)
+				if (!c.exited)
+					::kill(c.pid, SIGKILL);
+	}
+	pump(0);
+	while (true) {	// whatever is still in the pipe
+		pollfd pfd = {report_rd_, POLLIN, 0};
+		if (::poll(&pfd, 1, 0) <= 0)
+			break;
+		pump(0);
+	}
+
+	// --- the outcome ---
+	// /proc/vmstat counts OOM kills only with CONFIG_VM_EVENT_COUNTERS;
+	// a SIGKILL nobody here sent is one too.
+	std::uint64_t oom_kills = vmstat("oom_kill") - oom_before;
+	oom_kills = std::max<std::uint64_t>(
+		oom_kills, std::count_if(children_.begin(), children_.end(),
+					 [](const Child& c) { return c.killed_early; }));
+	Child& cache = children_[0];
+	Child& keeper = children_[1];
+	Child& plain = children_[2];
+	auto killed = [](const Child& c) { return WIFSIGNALED(c.status); };
+	auto res = [](Child& c, const char* key) -> std::uint64_t {
+		auto it = c.results.find(key);
+		return it == c.results.end() ? 0 : it->second;
+	};
+
+	// Bytes of each price class, and how many were lost.  A killed
+	// process lost everything it held.
+	const std::uint64_t cold_total = o_.cache / 4 * 3 / page_size * page_size;
+	const std::uint64_t warm_total = o_.cache / 4 / page_size * page_size;
+	const std::uint64_t valuable_total = o_.keeper / page_size * page_size;
+	const std::uint64_t cold_lost = killed(cache) ? cold_total : cold_total - res(cache, "cold_intact");
+	const std::uint64_t warm_lost = killed(cache) ? warm_total : warm_total - res(cache, "warm_intact");
+	const std::uint64_t valuable_lost = killed(keeper) ? valuable_total
+					    : valuable_total - res(keeper, "valuable_intact");
+	const std::uint64_t plain_total = o_.plain / page_size * page_size;
+	const std::uint64_t plain_lost = killed(plain) ? plain_total : plain_total - res(plain, "plain_intact");
+
+	// The offline optimum gives up the same number of priced bytes,
+	// cheapest first.
+	struct Class { std::uint64_t price, total, lost; };
+	const std::array<Class, 3> classes = {{{cold_price, cold_total, cold_lost},
+					       {warm_price, warm_total, warm_lost},
+					       {valuable_price, valuable_total, valuable_lost}}};
+	std::uint64_t evicted = 0;
+	for (const Class& c : classes)
+		evicted += c.lost;
+	std::uint64_t left = evicted, overlap = 0;
+	double value_kept = 0, value_opt = 0;
+	for (const Class& c : classes) {
+		const std::uint64_t opt_lost = std::min(left, c.total);
+		left -= opt_lost;
+		overlap += std::min(opt_lost, c.lost);
+		value_kept += double(c.price) * double(c.total - c.lost) / page_size;
+		value_opt += double(c.price) * double(c.total - opt_lost) / page_size;
+	}
+	const double accuracy = evicted ? double(overlap) / double(evicted) : 1.0;
+	const double value_ratio = value_opt > 0 ? value_kept / value_opt : 1.0;
+
+	const bool hog_ok = hog_child->results.contains("satisfied_ns") && !killed(*hog_child);
+	const double hog_s = hog_ok ? double(hog_child->results["satisfied_ns"]) / 1e9 : -1;
+	unsigned disturbed = 0;
+	for (Child* c : {&cache, &keeper, &plain})
+		disturbed += killed(*c) || c->events > 0 ||
+			     (c == &plain && plain_lost > 0) || (c == &keeper && res(keeper, "asked"));
+	// From the hog's start to the first notice the cache acted on.
+	const std::uint64_t first = res(cache, "first_notice_ns");
+	const std::uint64_t hog_t0 = res(*hog_child, "start_ns") ? res(*hog_child, "start_ns") : hog_start;
+	const double notice_ms = first > hog_t0 ? double(first - hog_t0) / 1e6 : -1;
+
+	std::string killed_names;
+	for (const Child& c : children_)
+		if (killed(c))
+			killed_names += (killed_names.empty() ? "" : ",") + c.role;
+
+	if (!o_.quiet) {
+		fmt::print("outcome {}: {} OOM kill(s){}; valuable bytes lost {:.1f} MiB; "
+			   "hog {}; {} process(es) disturbed; cheapest-first accuracy {:.3f}; "
+			   "value retained {:.3f} of the optimum\n",
+			   variant_name(v), oom_kills,
+			   killed_names.empty() ? "" : fmt::format(" ({} killed)", killed_names),
+			   mib(valuable_lost),
+			   hog_ok ? fmt::format("had its {:.0f} MiB after {:.2f} s", mib(hog), hog_s)
+				  : std::string(timed_out ? "never got its memory (timeout)" : "was killed"),
+			   disturbed, accuracy, value_ratio);
+	}
+	if (!o_.json.empty()) {
+		std::FILE* f = std::fopen(o_.json.c_str(), "w");
+		if (f == nullptr) {
+			fmt::print(stderr, "ramm-scenario: {}: {}\n", o_.json, std::strerror(errno));
+			return 1;
+		}
+		std::string samples;
+		for (auto [t, m] : free_mib_)
+			samples += fmt::format("{}[{:.2f},{:.1f}]", samples.empty() ? "" : ",", t, m);
+		fmt::print(f,
+			   "{{\"kind\":\"scenario\",\"variant\":\"{}\",\"cache_bytes\":{},\"keeper_bytes\":{},\"plain_bytes\":{},"
+			   "\"hog_bytes\":{},\"oom_kills\":{},\"killed\":\"{}\",\"valuable_lost_bytes\":{},"
+			   "\"cold_lost_bytes\":{},\"warm_lost_bytes\":{},\"plain_lost_bytes\":{},"
+			   "\"hog_satisfied\":{},\"hog_seconds\":{:.3f},\"timed_out\":{},"
+			   "\"disturbed\":{},\"accuracy\":{:.4f},\"value_retained\":{:.4f},"
+			   "\"notice_ms\":{:.1f},\"free_mib\":[{}]}}\n",
+			   variant_name(v), o_.cache, o_.keeper, o_.plain, hog, oom_kills,
+			   killed_names, valuable_lost, cold_lost, warm_lost, plain_lost,
+			   hog_ok, hog_s, timed_out, disturbed, accuracy, value_ratio,
+			   notice_ms, samples);
+		std::fclose(f);
+	}
+	return 0;
+}
+
+std::optional<std::size_t> size_arg(const char* text)
+{
+	auto size = ramm::parse_size(text);
+	if (!size)
+		return std::nullopt;
+	return *size;
+}
+
+[[noreturn]] void usage(int status)
+{
+	fmt::print(status ? stderr : stdout,
+		   "usage: ramm-scenario [--variant ramm|stock|psi|madvfree] [--cache SIZE]\n"
+		   "                     [--keeper SIZE] [--plain SIZE] [--hog SIZE]\n"
+		   "                     [--timeout SECONDS] [--json FILE] [--quiet]\n"
+		   "SIZE: bytes with an optional K, M or G suffix.  --hog defaults to what cache,\n"
+		   "keeper and plain leave of the memory available at the start, plus half the\n"
+		   "cache: someone must give memory back.\n");
+	std::exit(status);
+}
+
+}  // namespace
+
+int main(int argc, char** argv)
+{
+	Options o;
+	for (int i = 1; i < argc; i++) {
+		const std::string_view arg = argv[i];
+		if (arg == "-h" || arg == "--help")
+			usage(0);
+		if (arg == "--quiet") {
+			o.quiet = true;
+			continue;
+		}
+		if (i + 1 >= argc)
+			usage(2);
+		const char* value = argv[++i];
+		std::optional<std::size_t> size;
+		if (arg == "--variant") {
+			const std::string_view v = value;
+			if (v == "ramm") o.variant = Variant::ramm;
+			else if (v == "stock") o.variant = Variant::stock;
+			else if (v == "psi") o.variant = Variant::psi;
+			else if (v == "madvfree") o.variant = Variant::madvfree;
+			else {
+				fmt::print(stderr, "ramm-scenario: unknown variant '{}'\n", v);
+				usage(2);
+			}
+		} else if (arg == "--json") {
+			o.json = value;
+		} else if (arg == "--timeout") {
+			unsigned t = 0;
+			const std::string_view v = value;
+			if (std::from_chars(v.data(), v.data() + v.size(), t).ec != std::errc{} || t == 0) {
+				fmt::print(stderr, "ramm-scenario: bad --timeout '{}'\n", v);
+				usage(2);
+			}
+			o.timeout_s = t;
+		} else if ((size = size_arg(value)) && *size >= 4 * MiB) {
+			if (arg == "--cache") o.cache = *size;
+			else if (arg == "--keeper") o.keeper = *size;
+			else if (arg == "--plain") o.plain = *size;
+			else if (arg == "--hog") o.hog = *size;
+			else usage(2);
+		} else {
+			fmt::print(stderr, "ramm-scenario: {} needs a size of at least 4M, not '{}'\n",
+				   arg, value);
+			usage(2);
+		}
+	}
+	if (o.variant == Variant::ramm && !ramm::kernel_support().present) {
+		fmt::print(stderr, "ramm-scenario: variant ramm needs a RAMM kernel\n");
+		return 1;
+	}
+	return Driver(std::move(o)).run();
+}
