@@ -2,8 +2,9 @@
 # RAMM, a RAM market for Linux: the entry points.  The work is done by the
 # scripts in scripts/; everything they generate goes to build/.
 #
-#   make demo       build and boot the RAMM kernel, run the demo programs
+#   make demo       the scenario on the RAMM kernel and on stock 6.1, side by side
 #   make check      everything: host tests, kernels, the guest's tests
+#   make bench      measure RAMM against stock 6.1: bench/results.md
 #   make kernel     build/bzImage (the debug RAMM kernel)
 #   make initramfs  build/initramfs.cpio.gz
 #   make source     build/linux: Debian's 6.1 with the series applied
@@ -12,7 +13,7 @@
 
 S := scripts
 
-.PHONY: all check demo deps source kernel initramfs clean
+.PHONY: all check demo bench deps source kernel initramfs clean
 all: check
 
 check:
@@ -20,6 +21,9 @@ check:
 
 demo:
 	@$(S)/demo.sh
+
+bench:
+	@$(S)/bench.sh
 
 deps:
 	@$(S)/deps.sh

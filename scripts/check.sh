@@ -9,7 +9,7 @@
 # (a skipped test is not a pass).
 . "$(dirname "$0")/lib.sh"
 
-RAMM_STEPS=8
+RAMM_STEPS=9
 results=$BUILD/results.txt
 : >"$results"
 # What explains a failure, printed with the summary (not inside a step line).
@@ -173,5 +173,17 @@ step "boot in QEMU and run the tests in the guest" guest_tests
 if grep -qx 'PASS kernel:builds-with-CONFIG_RAMM=n' "$results"; then
 	step "boot the CONFIG_RAMM=n kernel: probe and syscall say no" noramm_guest
 fi
+# The benchmark harness, with tiny sizes, so it cannot rot: it builds the
+# release and stock kernels and boots both.  Its numbers are not judged.
+bench_smoke() {
+	if RAMM_BENCH_SMOKE=1 "$S/bench.sh" >"$LOGS/bench-smoke.log" 2>&1; then
+		record PASS "bench:smoke-run"
+	else
+		record FAIL "bench:smoke-run"
+		{ echo "--- the benchmark smoke run failed; the end of $LOGS/bench-smoke.log ---"
+		  tail -n 30 "$LOGS/bench-smoke.log"; } >>"$diag"
+	fi
+}
+step "benchmark smoke run (release and stock kernels)" bench_smoke
 summary
 ! grep -q '^FAIL ' "$results"

@@ -23,7 +23,10 @@ console=${RAMM_CONSOLE:-$BUILD/console.log}
 mem=${RAMM_MEM:-512M}
 smp=${RAMM_SMP:-2}
 tmo=${RAMM_TIMEOUT:-900}
-append="console=ttyS0 panic=-1 ramm_run=$mode ${RAMM_APPEND:-}"
+# tsc=reliable: TCG's virtual CPUs fail the kernel's TSC synchronization
+# check, and the fallback clocksource (jiffies) would make every time the
+# guest measures a multiple of 4 ms.
+append="console=ttyS0 panic=-1 tsc=reliable ramm_run=$mode ${RAMM_APPEND:-}"
 [[ -f $kernel ]] || die "$kernel missing: run make kernel"
 [[ -f $initrd ]] || die "$initrd missing: run make initramfs"
 

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# make bench: RAMM against stock 6.1, every ratio from kernels booted in this
+# one run.  Builds the RAMM and stock kernels (same config, no debugging),
+# then measures
+#   1. the outcome scenario on stock (no cooperation, PSI-triggered freeing,
+#      an MADV_FREE cache) and on RAMM, RAMM_BENCH_REPEATS times each
+#   2. notification latency, RAMM's fd against a PSI trigger, same boot
+#   3. mmap/munmap, page fault and fork on both kernels under -icount, and
+#      the hook sites in the RAMM vmlinux
+#   4. krammmd's selection cost against 1k..100k priced ranges
+#   5. libramm's allocator against glibc malloc (on the host)
+# and writes bench/results.md, bench/results.json and bench/*.png.
+#
+# RAMM_BENCH_SMOKE=1 (make check): the same harness with tiny sizes, in
+# seconds, written to build/out/bench-smoke/ instead; its numbers mean
+# nothing and are not kept.
+. "$(dirname "$0")/lib.sh"
+
+S=$RAMM_TOP/scripts
+smoke=${RAMM_BENCH_SMOKE:-0}
+if ((smoke)); then
+	repeats=1 rounds=2 micro_scale=1 alloc_ops=200000
+	mem=256M scenario_args=${RAMM_BENCH_ARGS:-"--cache 32M --keeper 96M --plain 8M"}
+	scale_cases=("1000 10")
+	results=$BUILD/out/bench-smoke
+else
+	repeats=${RAMM_BENCH_REPEATS:-5} rounds=20 micro_scale=4 alloc_ops=4000000
+	mem=512M scenario_args=${RAMM_BENCH_ARGS:-"--cache 128M --keeper 192M --plain 32M"}
+	scale_cases=("1000 10" "10000 10" "100000 10" "1000 100" "10000 100" "100000 100")
+	results=$RAMM_TOP/bench
+fi
+raw=$BUILD/out/bench-raw
+rm -rf "$raw"
+mkdir -p "$raw" "$results"
+
+RAMM_STEPS=13
+step "dependencies (Debian packages)" "$S/deps.sh"
+step "kernel source: extract 6.1, apply patches/series" "$S/source.sh"
+step "kernel build (x86_64, RAMM, no debugging)" "$S/kernel.sh" release
+step "kernel build (stock 6.1: same config, without the series)" "$S/kernel.sh" stock
+step "initramfs: bench programs, BusyBox" "$S/initramfs.sh"
+
+# guest KERNEL NAME CMD...: run-in-guest.sh, keeping the results.
+guest() {
+	local kernel=$1 name=$2; shift 2
+	"$S/run-in-guest.sh" "$kernel" "bench-$name" "$@" || return 1
+	cp "$BUILD/out/bench-$name.jsonl" "$raw/$name.jsonl"
+}
+
+scenarios() {	# scenarios VARIANT...: each variant $repeats times
+	local v i
+	for v in "$@"; do
+		for ((i = 1; i <= repeats; i++)); do
+			echo "ramm-scenario --variant $v --quiet --json /tmp/out/$v-$i.json $scenario_args"
+		done
+	done
+}
+
+mapfile -t stock_runs < <(scenarios stock psi madvfree)
+mapfile -t ramm_runs < <(scenarios ramm)
+RAMM_MEM=$mem step "1. outcome on stock 6.1 (3 variants x $repeats)" \
+	guest stock outcome-stock "${stock_runs[@]}"
+RAMM_MEM=$mem step "1+2. outcome on RAMM (x $repeats), notification latency" \
+	guest release outcome-ramm "${ramm_runs[@]}" \
+	"ramm-latency --rounds $rounds --json /tmp/out/latency.json"
+
+micro="ramm-micro --scale $micro_scale --json /tmp/out/micro.json"
+# Each kernel runs the set twice: the second run of a boot differs from the
+# first (the address space and caches the first left behind), so first runs
+# are compared with first runs and second with second.  The priced run is
+# last: once on, the static key stays on.
+RAMM_ICOUNT=1 step "3. microbenchmarks on stock 6.1 (-icount)" \
+	guest stock micro-stock "$micro --label stock" "$micro --label stock-again"
+RAMM_ICOUNT=1 step "3. microbenchmarks on RAMM (-icount)" \
+	guest release micro-ramm "$micro --label ramm" "$micro --label ramm-again" \
+	"$micro --label ramm-priced --priced"
+hook_sites() {
+	python3 "$S/bench/hook_sites.py" "$BUILD/kernel-release/vmlinux" ramm_in_use \
+		"$raw/nops.txt" >"$LOGS/bench-hook-sites.log" 2>&1 ||
+		{ cat "$LOGS/bench-hook-sites.log" >&2; return 1; }
+}
+step "3. the hook sites in vmlinux: NOPs until a price is set" hook_sites
+
+scale_cmds=()
+for c in "${scale_cases[@]}"; do
+	read -r n p <<<"$c"
+	scale_cmds+=("ramm-scale --ranges $n --procs $p --json /tmp/out/scale-$n-$p.json")
+done
+# The ranges are never touched: the guest needs no more memory for 100k.
+RAMM_MEM=512M step "4. krammmd selection cost (${#scale_cases[@]} cases)" \
+	guest release scale "${scale_cmds[@]}"
+
+alloc() {
+	local b=$BUILD/userspace-bench log=$LOGS/bench-alloc.log t
+	: >"$log"
+	run_logged "$log" cmake -S "$RAMM_TOP/userspace" -B "$b" -DCMAKE_BUILD_TYPE=Release \
+		-DRAMM_BUILD_TESTS=OFF -DRAMM_BUILD_INTEGRATION=OFF \
+		-DCMAKE_CXX_COMPILER_LAUNCHER="$(command -v ccache || true)"
+	run_logged "$log" cmake --build "$b" -j"$JOBS" --target ramm-allocbench
+	for t in 1 2; do
+		run_logged "$log" "$b/ramm-allocbench" --threads "$t" --ops "$alloc_ops" \
+			--json "$raw/alloc-$t.json"
+		cat "$raw/alloc-$t.json" >>"$raw/alloc.jsonl"
+	done
+	rm -f "$raw"/alloc-*.json
+}
+step "5. allocator: libramm against glibc malloc (host)" alloc
+
+machine="$(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)), \
+$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), host kernel $(uname -r); \
+guests under QEMU TCG"
+command="make bench"
+if ((smoke)); then
+	machine+=" (smoke run)"
+	command="RAMM_BENCH_SMOKE=1 scripts/bench.sh"
+fi
+report() {
+	python3 "$S/bench/report.py" bench "$raw" "$results" --machine "$machine" \
+		--command "$command" >"$LOGS/bench-report.log"
+}
+step "report: $results/results.md" report
+if ((!smoke)); then
+	echo
+	cat "$results/results.md"
+fi

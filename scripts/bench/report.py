@@ -1,0 +1,358 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Turn the JSON lines make demo and make bench collect into tables.
+
+  report.py demo RAMM.jsonl STOCK.jsonl
+      the demo's side-by-side outcome, on stdout
+  report.py bench IN_DIR OUT_DIR [--machine TEXT] [--command TEXT]
+      every IN_DIR/*.jsonl and IN_DIR/*.txt into OUT_DIR/results.md,
+      OUT_DIR/results.json and OUT_DIR/*.png (gnuplot)
+
+Each JSON line has a "kind": scenario, latency, micro, scale or alloc (see
+the programs in userspace/demo and userspace/bench).  Nothing here judges a
+number: the tables say what was measured, including where RAMM loses.
+"""
+
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+
+MIB = 1 << 20
+
+VARIANTS = [
+    ("stock", "stock 6.1, no cooperation"),
+    ("psi", "stock 6.1, cache freed on PSI some 10000 500000"),
+    ("madvfree", "stock 6.1, MADV_FREE cache"),
+    ("ramm", "RAMM"),
+]
+
+
+def load(paths):
+    records = []
+    for path in paths:
+        with open(path) as f:
+            for n, line in enumerate(f, 1):
+                line = line.strip()
+                if not line:
+                    continue
+                try:
+                    records.append(json.loads(line))
+                except json.JSONDecodeError as e:
+                    sys.exit(f"report.py: {path}:{n}: not JSON ({e}): {line[:80]}")
+    return records
+
+
+def percentile(values, p):
+    """Nearest-rank percentile; None for no values."""
+    if not values:
+        return None
+    v = sorted(values)
+    return v[max(0, math.ceil(p / 100 * len(v)) - 1)]
+
+
+def fmt(x, spec=".2f", none="–"):
+    return none if x is None else format(x, spec)
+
+
+# --- the scenario -------------------------------------------------------------
+
+def scenario_summary(runs):
+    """One variant's runs, summed up."""
+    n = len(runs)
+    hog_times = [r["hog_seconds"] for r in runs if r["hog_satisfied"]]
+    notices = [r["notice_ms"] for r in runs if r["notice_ms"] >= 0]
+    return {
+        "runs": n,
+        "oom_kills": sum(r["oom_kills"] for r in runs),
+        "killed": sorted({k for r in runs for k in r["killed"].split(",") if k}),
+        "valuable_lost_mib_mean": statistics.mean(r["valuable_lost_bytes"] for r in runs) / MIB,
+        "valuable_lost_mib_max": max(r["valuable_lost_bytes"] for r in runs) / MIB,
+        "hog_satisfied": len(hog_times),
+        "hog_seconds_median": statistics.median(hog_times) if hog_times else None,
+        "disturbed_mean": statistics.mean(r["disturbed"] for r in runs),
+        "accuracy_mean": statistics.mean(r["accuracy"] for r in runs),
+        "value_retained_mean": statistics.mean(r["value_retained"] for r in runs),
+        "notice_ms_median": statistics.median(notices) if notices else None,
+        "cache_mib": runs[0]["cache_bytes"] / MIB,
+        "keeper_mib": runs[0]["keeper_bytes"] / MIB,
+        "hog_mib": statistics.mean(r["hog_bytes"] for r in runs) / MIB,
+    }
+
+
+def scenario_rows(summaries):
+    """(label, {variant: text}) rows of the outcome table."""
+    def cell(s, key):
+        if key == "oom":
+            who = f" ({', '.join(s['killed'])})" if s["killed"] else ""
+            return f"{s['oom_kills']} in {s['runs']} run(s){who}"
+        if key == "lost":
+            if s["runs"] == 1:
+                return f"{s['valuable_lost_mib_max']:.0f} MiB"
+            return f"{s['valuable_lost_mib_mean']:.0f} MiB mean, {s['valuable_lost_mib_max']:.0f} max"
+        if key == "hog":
+            t = s["hog_seconds_median"]
+            got = f"{s['hog_satisfied']}/{s['runs']}"
+            return got + (f", {t:.2f} s median" if t is not None else "")
+        if key == "disturbed":
+            return f"{s['disturbed_mean']:.1f}"
+        if key == "accuracy":
+            return f"{s['accuracy_mean']:.3f}"
+        if key == "value":
+            return f"{s['value_retained_mean']:.3f}"
+        if key == "notice":
+            return fmt(s["notice_ms_median"], ".0f") + (" ms" if s["notice_ms_median"] is not None else "")
+        raise KeyError(key)
+
+    labels = [
+        ("oom", "OOM kills"),
+        ("lost", "valuable bytes lost"),
+        ("hog", "hog got its memory"),
+        ("disturbed", "processes disturbed (of 3)"),
+        ("accuracy", "cheapest-first accuracy"),
+        ("value", "value retained / offline optimum"),
+        ("notice", "hog's start to the cache's first notice"),
+    ]
+    return [(label, {v: cell(s, key) for v, s in summaries.items()}) for key, label in labels]
+
+
+def markdown_table(header, rows):
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(out)
+
+
+def demo(ramm_path, stock_path):
+    summaries = {}
+    for name, path in (("stock", stock_path), ("ramm", ramm_path)):
+        runs = [r for r in load([path]) if r.get("kind") == "scenario"]
+        if not runs:
+            sys.exit(f"report.py: {path} holds no scenario result: did the guest run it?")
+        summaries[name] = scenario_summary(runs)
+    rows = scenario_rows(summaries)
+    width = max(len(label) for label, _ in rows)
+    col = max(28, *(len(c[v]) for _, c in rows for v in c))
+    print(f"{'':{width}}  {'stock 6.1':<{col}}  RAMM")
+    for label, cells in rows:
+        print(f"{label:<{width}}  {cells['stock']:<{col}}  {cells['ramm']}")
+    s, r = summaries["stock"], summaries["ramm"]
+    verdict = []
+    if r["oom_kills"] < s["oom_kills"]:
+        verdict.append(f"RAMM avoided {s['oom_kills'] - r['oom_kills']} OOM kill(s)")
+    if r["valuable_lost_mib_max"] < s["valuable_lost_mib_max"]:
+        verdict.append(f"kept {s['valuable_lost_mib_max'] - r['valuable_lost_mib_max']:.0f} MiB "
+                       "of valuable data the stock kernel lost")
+    if r["hog_satisfied"] > s["hog_satisfied"]:
+        verdict.append("and the hog got its memory")
+    if not verdict:
+        verdict.append("no difference in outcome at these sizes")
+    print("verdict: " + ", ".join(verdict) + ".")
+
+
+# --- make bench ---------------------------------------------------------------
+
+def gnuplot(script, out_dir):
+    try:
+        subprocess.run(["gnuplot"], input=script, text=True, cwd=out_dir, check=True,
+                       capture_output=True)
+        return True
+    except (OSError, subprocess.CalledProcessError) as e:
+        err = getattr(e, "stderr", "") or str(e)
+        print(f"report.py: gnuplot failed, no plot: {err.strip()[:300]}", file=sys.stderr)
+        return False
+
+
+def bench(in_dir, out_dir, machine, command):
+    files = sorted(os.path.join(in_dir, f) for f in os.listdir(in_dir) if f.endswith(".jsonl"))
+    records = load(files)
+    os.makedirs(out_dir, exist_ok=True)
+    md = ["# RAMM benchmark results", ""]
+    md.append(f"Measured by `{command}` on {machine}.  Every number below comes from "
+              "that one run; ratios compare kernels booted in the same run.")
+    md.append("")
+    result = {"machine": machine, "command": command}
+
+    # 1. outcome
+    by_variant = {}
+    for r in records:
+        if r.get("kind") == "scenario":
+            by_variant.setdefault(r["variant"], []).append(r)
+    summaries = {v: scenario_summary(by_variant[v]) for v, _ in VARIANTS if v in by_variant}
+    result["scenario"] = summaries
+    if summaries:
+        any_s = next(iter(summaries.values()))
+        md += ["## 1. Outcome: a hog grows on a memory-tight machine", "",
+               f"Cache {any_s['cache_mib']:.0f} MiB (3/4 cold at price 10, 1/4 warm at 1000, "
+               f"discardable), keeper {any_s['keeper_mib']:.0f} MiB of valuable data (price "
+               "1000000), an unmodified program, and a hog needing about "
+               f"{any_s['hog_mib']:.0f} MiB: what was free plus half the cache "
+               "(`userspace/demo/ramm_scenario.cpp`).  No swap.", ""]
+        rows = scenario_rows(summaries)
+        header = [""] + [dict(VARIANTS)[v] for v in summaries]
+        md.append(markdown_table(header, [[label] + [cells[v] for v in summaries]
+                                          for label, cells in rows]))
+        md += ["", "Cheapest-first accuracy: of the priced bytes lost, the share the offline "
+               "optimum (giving up exactly the cheapest bytes) would also have lost; a killed "
+               "process lost all it held.  Value retained: price × bytes kept, over the same "
+               "for the optimum.  A process is disturbed when it was asked, purged, lost "
+               "data or was killed.", "", "![free memory](free-memory.png)", ""]
+        lines = []
+        for v, _ in VARIANTS:
+            if v in by_variant:
+                samples = by_variant[v][0]["free_mib"]
+                with open(os.path.join(out_dir, f"free-{v}.dat"), "w") as f:
+                    f.writelines(f"{t} {m}\n" for t, m in samples)
+                lines.append(f"'free-{v}.dat' with lines lw 2 title '{dict(VARIANTS)[v]}'")
+        if gnuplot("set terminal pngcairo size 900,500 noenhanced\nset output 'free-memory.png'\n"
+                   "set xlabel 'seconds'\nset ylabel 'MemFree (MiB)'\nset key top right\n"
+                   "set title 'Free memory during the first run of each variant'\n"
+                   f"plot {', '.join(lines)}\n", out_dir):
+            pass
+        for v, _ in VARIANTS:
+            p = os.path.join(out_dir, f"free-{v}.dat")
+            if os.path.exists(p):
+                os.remove(p)
+
+    # 2. latency
+    lat = [r for r in records if r.get("kind") == "latency"]
+    if lat:
+        ramm = [x for r in lat for x in r["ramm_ms"] if x is not None]
+        psi = [x for r in lat for x in r["psi_ms"] if x is not None]
+        detect = [x for r in lat for x in r.get("ramm_after_detection_ms", []) if x is not None]
+        rounds = sum(len(r["ramm_ms"]) for r in lat)
+        result["latency"] = {
+            "rounds": rounds,
+            "ramm_ms": {"median": statistics.median(ramm) if ramm else None,
+                        "p99": percentile(ramm, 99), "woke": len(ramm)},
+            "psi_ms": {"median": statistics.median(psi) if psi else None,
+                       "p99": percentile(psi, 99), "woke": len(psi)},
+            "ramm_after_detection_ms": {"median": statistics.median(detect) if detect else None,
+                                        "p99": percentile(detect, 99), "woke": len(detect)},
+            "psi_trigger": lat[0]["psi_trigger"],
+        }
+        L = result["latency"]
+        md += ["## 2. Notification latency", "",
+               f"From the start of an allocation burst to the participant woken, RAMM's fd "
+               f"and a PSI trigger `{L['psi_trigger']}` polled by the same process in the "
+               f"same boot, {rounds} bursts (`userspace/bench/latency.cpp`).  With this "
+               "few rounds p99 is the worst round.", "",
+               markdown_table(["channel", "woke", "median", "p99"], [
+                   ["RAMM", f"{L['ramm_ms']['woke']}/{rounds}", fmt(L["ramm_ms"]["median"], ".1f") + " ms",
+                    fmt(L["ramm_ms"]["p99"], ".1f") + " ms"],
+                   ["PSI", f"{L['psi_ms']['woke']}/{rounds}", fmt(L["psi_ms"]["median"], ".1f") + " ms",
+                    fmt(L["psi_ms"]["p99"], ".1f") + " ms"],
+                   ["RAMM, from the kernel's detection", f"{L['ramm_after_detection_ms']['woke']}/{rounds}",
+                    fmt(L["ramm_after_detection_ms"]["median"], ".2f") + " ms",
+                    fmt(L["ramm_after_detection_ms"]["p99"], ".2f") + " ms"]]),
+               "", "A burst fills free memory before anything is short, so most of the first two "
+               "rows is the time the burst took to use up free memory (under TCG); the last row "
+               "is RAMM's own part: from krammmd seeing the shortfall to the participant "
+               "reading the ask.  \"woke\" counts the bursts in which the channel fired at all "
+               "(until 2 s after the OOM killer ended the burst).", ""]
+
+    # 3. cost for everyone else
+    micro = {r["label"]: r for r in records if r.get("kind") == "micro"}
+    if micro:
+        result["micro"] = micro
+        # (column, run, the stock run it is compared with)
+        columns = [("stock 6.1", "stock", None), ("RAMM, nothing priced", "ramm", "stock"),
+                   ("stock 6.1, second run", "stock-again", None),
+                   ("RAMM, second run", "ramm-again", "stock-again"),
+                   ("RAMM, a priced range exists", "ramm-priced", "stock-again")]
+        columns = [c for c in columns if c[1] in micro]
+        rows = []
+        for key, label in (("mmap_munmap_ns", "mmap + munmap (1 page)"),
+                           ("page_fault_ns", "anonymous page fault"),
+                           ("fork_ns", "fork + exit + wait")):
+            row = [label]
+            for _, name, base in columns:
+                r = micro[name]
+                ratio = f" ({r[key] / micro[base][key]:.4f}×)" if base in micro else ""
+                row.append(f"{r[key]:.0f} ns{ratio}")
+            rows.append(row)
+        md += ["## 3. Cost for everyone else", "",
+               "Guests booted with QEMU `-icount shift=0,sleep=off`: the guest clock counts "
+               "executed instructions, so these repeat exactly and the ratio is the extra "
+               "work (`userspace/bench/micro.cpp`, best of 5).  Each boot runs the set twice, "
+               "and the second run of a boot differs from the first, so a RAMM run is compared "
+               "with the stock run of the same rank.  \"A priced range exists\": the program "
+               "first maps one priced page, so the hooks' static key is on.", "",
+               markdown_table(["operation"] + [c[0] for c in columns], rows), ""]
+    nops = os.path.join(in_dir, "nops.txt")
+    if os.path.exists(nops):
+        with open(nops) as f:
+            text = f.read().rstrip()
+        result["hook_sites"] = text.count("\n") + 1 if text else 0
+        md += ["The hooks while no priced range exists, from the RAMM kernel's `vmlinux`: "
+               "every site that tests the `ramm_in_use` static key (from `__jump_table`) "
+               "and the instruction there.  A 5- or 2-byte NOP falls through; "
+               "`static_branch_enable()` patches it into a jump when the first price "
+               "is set.", "", "```", text, "```", ""]
+
+    # 4. scale
+    scale = sorted((r for r in records if r.get("kind") == "scale"),
+                   key=lambda r: (r["procs"], r["ranges"]))
+    if scale:
+        result["scale"] = scale
+        md += ["## 4. Scale: choosing the range to ask", "",
+               "P participants hold N one-page priced ranges between them; a bait range is "
+               "the cheapest, and a burst makes krammmd ask.  `select_ns / selections` from "
+               "`/sys/kernel/mm/ramm/` (`userspace/bench/scale.cpp`).  Each search walks "
+               "every participant's VMAs: cost grows linearly with priced ranges.", "",
+               markdown_table(["ranges", "processes", "searches", "µs per search"],
+                              [[r["ranges"], r["procs"], r["selections"],
+                                f"{r['per_search_us']:.1f}"] for r in scale]),
+               ""]
+        with open(os.path.join(out_dir, "scale.dat"), "w") as f:
+            for procs in sorted({r["procs"] for r in scale}):
+                for r in scale:
+                    if r["procs"] == procs and r["per_search_us"] > 0:
+                        f.write(f"{r['ranges']} {r['per_search_us']}\n")
+                f.write("\n\n")
+        # A line needs two sizes (the smoke run has one).
+        plot_scale = len({r["ranges"] for r in scale}) >= 2
+        plots = ", ".join(f"'scale.dat' index {i} with linespoints lw 2 title '{p} processes'"
+                          for i, p in enumerate(sorted({r['procs'] for r in scale})))
+        if plot_scale:
+            gnuplot("set terminal pngcairo size 700,450 noenhanced\nset output 'scale.png'\nset logscale xy\n"
+                    "set xlabel 'priced ranges'\nset ylabel 'µs per search'\nset key top left\n"
+                    f"set title 'krammmd: cost of choosing the next range'\nplot {plots}\n", out_dir)
+            md += ["![scale](scale.png)", ""]
+        os.remove(os.path.join(out_dir, "scale.dat"))
+
+    # 5. allocator
+    alloc = sorted((r for r in records if r.get("kind") == "alloc"), key=lambda r: r["threads"])
+    if alloc:
+        result["alloc"] = alloc
+        md += ["## 5. Allocator: libramm's Arena against glibc malloc", "",
+               "Random 16–512 B objects, a window of 4096 live per thread, one free and one "
+               "allocation per operation, best of 3 (`userspace/bench/alloc.cpp`, on the "
+               "host).  The goal is libramm within 1.5× of glibc's time.", "",
+               markdown_table(["threads", "glibc malloc", "libramm Arena", "libramm time / glibc time"],
+                              [[r["threads"], f"{r['glibc_mops']:.1f} Mops/s",
+                                f"{r['libramm_mops']:.1f} Mops/s",
+                                f"{r['glibc_mops'] / r['libramm_mops']:.2f}×"] for r in alloc]), ""]
+
+    with open(os.path.join(out_dir, "results.md"), "w") as f:
+        f.write("\n".join(md))
+    with open(os.path.join(out_dir, "results.json"), "w") as f:
+        json.dump(result, f, indent=1, sort_keys=True)
+        f.write("\n")
+    print("\n".join(md))
+
+
+def main(argv):
+    if len(argv) == 4 and argv[1] == "demo":
+        demo(argv[2], argv[3])
+    elif len(argv) >= 4 and argv[1] == "bench":
+        opts = dict(zip(argv[4::2], argv[5::2]))
+        bench(argv[2], argv[3], opts.get("--machine", "an unnamed machine"),
+              opts.get("--command", "make bench"))
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main(sys.argv)
