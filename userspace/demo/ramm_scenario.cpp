@@ -279,6 +279,14 @@ std::size_t drop_from_top(Tier& tier, std::size_t amount)
 	result("ready", 1);
 
 	wait_for_driver(control_fd);
+	if (dispatcher) {
+		// From the kernel's detection of the shortfall to the memory
+		// given back, as libramm's Dispatcher measured it.
+		const ramm::DispatcherStats st = dispatcher->stats();
+		result("release_samples", st.latency_samples);
+		result("release_p50_ns", st.latency_p50_ns);
+		result("release_p99_ns", st.latency_p99_ns);
+	}
 	subscriptions.clear();
 	dispatcher.reset();
 	for (Tier& tier : tiers) {
@@ -797,11 +805,14 @@ int Driver::run()
 			   "\"cold_lost_bytes\":{},\"warm_lost_bytes\":{},\"plain_lost_bytes\":{},"
 			   "\"hog_satisfied\":{},\"hog_seconds\":{:.3f},\"timed_out\":{},"
 			   "\"disturbed\":{},\"accuracy\":{:.4f},\"value_retained\":{:.4f},"
-			   "\"notice_ms\":{:.1f},\"free_mib\":[{}]}}\n",
+			   "\"notice_ms\":{:.1f},\"release_samples\":{},\"release_p50_ms\":{:.3f},"
+			   "\"release_p99_ms\":{:.3f},\"free_mib\":[{}]}}\n",
 			   variant_name(v), o_.cache, o_.keeper, o_.plain, hog, oom_kills,
 			   killed_names, valuable_lost, cold_lost, warm_lost, plain_lost,
 			   hog_ok, hog_s, timed_out, disturbed, accuracy, value_ratio,
-			   notice_ms, samples);
+			   notice_ms, res(cache, "release_samples"),
+			   double(res(cache, "release_p50_ns")) / 1e6,
+			   double(res(cache, "release_p99_ns")) / 1e6, samples);
 		std::fclose(f);
 	}
 	return 0;
