@@ -8,6 +8,13 @@
 // (16 B .. 16 KiB) from a free bitmap, or belongs to a run of spans for one
 // allocation of up to 2 MiB.  Larger allocations get a region of their own.
 //
+// Threads.  A class's small-object spans are spread over shards, each with
+// its own lock and lists; a thread allocates from the shard it was given,
+// and a free goes to the shard of the span it lands in.  Threads that
+// allocate and free their own objects thus rarely share a lock.  The class
+// lock guards the regions and the spans not given to a shard; a shard lock
+// may be held while taking the class lock, never the other way round.
+//
 // Why the bookkeeping is out of band: discardable memory can be purged by
 // the kernel at any time, which zero-fills it.  A free list threaded through
 // the memory itself would then be corrupted; a bitmap kept in ordinary
@@ -38,6 +45,7 @@ constexpr std::size_t kMaxSmall = std::size_t{16} << 10;
 constexpr std::size_t kMaxRun = kGranule / 2;
 constexpr std::size_t kMaxAlign = kSpan;
 constexpr std::size_t kBitmapWords = kSpan / 16 / 64;               // 64
+constexpr std::size_t kShards = 8;
 static_assert(kSpansPerRegion == 64, "a region's free spans are one word");
 
 // 16 .. 128 by 16, then four classes per power of two up to 16 KiB.
@@ -93,7 +101,10 @@ struct Span {
 	std::byte* addr = nullptr;
 	Span* prev = nullptr;  // in its size class's list of spans with free slots
 	Span* next = nullptr;
-	SpanKind kind = SpanKind::free;
+	// Changes under the class lock (and, for a small span, its shard's);
+	// atomic so a free can look at a span before taking either.
+	std::atomic<SpanKind> kind{SpanKind::free};
+	std::atomic<std::uint8_t> shard{0};  // small: the shard that owns it
 	bool committed = false;   // may hold resident pages
 	bool in_partial = false;
 	std::uint8_t size_class = 0;
@@ -113,7 +124,9 @@ struct Region {
 	bool dedicated = false;    // one allocation of more than kMaxRun
 	bool committed = false;    // dedicated: touched
 	std::uint64_t free_spans = ~std::uint64_t{0};
-	std::size_t live = 0;      // live allocations
+	// Dedicated: 1 while allocated.  Otherwise the spans in use (a small
+	// span or a run counts once).  Under the class lock.
+	std::size_t live = 0;
 	std::unique_ptr<Span[]> spans;
 
 	std::uintptr_t begin() const { return reinterpret_cast<std::uintptr_t>(base); }
@@ -243,15 +256,38 @@ void decommit(void* addr, std::size_t len)
 // PriceClass
 // ---------------------------------------------------------------------------
 
+using PartialLists = std::array<Span*, kSizeClasses.size()>;
+
 struct PriceClass::State {
+	// The class lock: regions, free spans, release and stats bookkeeping.
 	mutable std::mutex mutex;
 	std::vector<std::unique_ptr<Region>> regions;
-	std::array<Span*, kSizeClasses.size()> partial{};  // spans with free slots
-	std::size_t allocated = 0;
-	std::size_t allocations = 0;
+	// What is allocated, counted under one lock (the class's, or a
+	// shard's for its slots) and read under none: a relaxed load and
+	// store, no locked instruction on the allocation path.
+	struct Counts {
+		std::atomic<std::size_t> bytes{0};
+		std::atomic<std::size_t> allocations{0};
+
+		void add(std::size_t b, std::size_t n)
+		{
+			bytes.store(bytes.load(std::memory_order_relaxed) + b,
+				    std::memory_order_relaxed);
+			allocations.store(allocations.load(std::memory_order_relaxed) + n,
+					  std::memory_order_relaxed);
+		}
+		void sub(std::size_t b, std::size_t n) { add(-b, -n); }  // wraps: subtracts
+	};
+	struct alignas(64) Shard {
+		std::mutex mutex;
+		PartialLists partial{};  // its small spans with free slots
+		Counts counts;
+	};
+	std::array<Shard, kShards> shards;
+	Counts counts;  // runs and dedicated regions
+	std::atomic<std::size_t> invalid_frees{0};
 	std::size_t released = 0;
 	std::size_t purged_notices = 0;
-	std::size_t invalid_frees = 0;
 	std::size_t unmapped_committed = 0;  // resident bytes of regions unmapped
 
 	// Called outside the lock, so they are copied out under it.
@@ -262,7 +298,7 @@ struct PriceClass::State {
 
 namespace {
 
-void partial_push(std::array<Span*, kSizeClasses.size()>& partial, Span* s)
+void partial_push(PartialLists& partial, Span* s)
 {
 	Span*& head = partial[s->size_class];
 
@@ -274,7 +310,7 @@ void partial_push(std::array<Span*, kSizeClasses.size()>& partial, Span* s)
 	s->in_partial = true;
 }
 
-void partial_remove(std::array<Span*, kSizeClasses.size()>& partial, Span* s)
+void partial_remove(PartialLists& partial, Span* s)
 {
 	if (s->prev != nullptr)
 		s->prev->next = s->next;
@@ -384,6 +420,58 @@ std::pair<Region*, std::size_t> take_spans(PriceClass& cls, PriceClass::State& s
 	return {region, static_cast<std::size_t>(first)};
 }
 
+
+// The shard this thread allocates small objects from: threads are dealt
+// shards in turn.
+std::size_t my_shard()
+{
+	static std::atomic<std::size_t> next{0};
+	thread_local const std::size_t mine = next.fetch_add(1, std::memory_order_relaxed) % kShards;
+	return mine;
+}
+
+// A slot of size class sc from this thread's shard; a new span from the
+// class (under the class lock) when the shard has none with room.
+void* allocate_small(PriceClass& cls, PriceClass::State& st, std::size_t sc)
+{
+	const std::size_t shard = my_shard();
+	auto& sh = st.shards[shard];
+	const std::lock_guard lock(sh.mutex);
+	Span* s = sh.partial[sc];
+
+	if (s == nullptr) {
+		{
+			const std::lock_guard class_lock(st.mutex);
+			auto [region, idx] = take_spans(cls, st, 1);
+			if (region == nullptr)
+				return nullptr;
+			s = &region->spans[idx];
+			s->committed = true;
+			s->shard.store(static_cast<std::uint8_t>(shard), std::memory_order_relaxed);
+			s->kind = SpanKind::small;
+			region->live++;
+		}
+		s->size_class = static_cast<std::uint8_t>(sc);
+		s->slot_size = kSizeClasses[sc];
+		s->slots = static_cast<std::uint16_t>(kSpan / s->slot_size);
+		s->free_slots = s->slots;
+		s->hint = 0;
+		s->free_bits.fill(0);
+		for (std::size_t i = 0; i < s->slots; i++)
+			s->free_bits[i / 64] |= std::uint64_t{1} << (i % 64);
+		partial_push(sh.partial, s);
+	}
+	while (s->free_bits[s->hint] == 0)
+		s->hint++;
+	const auto bit = static_cast<std::size_t>(std::countr_zero(s->free_bits[s->hint]));
+	s->free_bits[s->hint] &= ~(std::uint64_t{1} << bit);
+	const std::size_t slot = s->hint * 64U + bit;
+	if (--s->free_slots == 0)
+		partial_remove(sh.partial, s);
+	sh.counts.add(s->slot_size, 1);
+	return s->addr + slot * s->slot_size;
+}
+
 }  // namespace
 
 void* PriceClass::allocate(std::size_t size, std::size_t align) noexcept
@@ -401,42 +489,11 @@ void* PriceClass::allocate(std::size_t size, std::size_t align) noexcept
 
 	const std::size_t sc = size <= kMaxSmall ? size_class_of(size, align)
 						 : kSizeClasses.size();
-	const std::lock_guard lock(st.mutex);
-
 	try {
-		if (sc < kSizeClasses.size()) {
-			Span* s = st.partial[sc];
+		if (sc < kSizeClasses.size())
+			return allocate_small(*this, st, sc);
 
-			if (s == nullptr) {
-				auto [region, idx] = take_spans(*this, st, 1);
-				if (region == nullptr)
-					return nullptr;
-				s = &region->spans[idx];
-				s->kind = SpanKind::small;
-				s->committed = true;
-				s->size_class = static_cast<std::uint8_t>(sc);
-				s->slot_size = kSizeClasses[sc];
-				s->slots = static_cast<std::uint16_t>(kSpan / s->slot_size);
-				s->free_slots = s->slots;
-				s->hint = 0;
-				s->free_bits.fill(0);
-				for (std::size_t i = 0; i < s->slots; i++)
-					s->free_bits[i / 64] |= std::uint64_t{1} << (i % 64);
-				partial_push(st.partial, s);
-			}
-			while (s->free_bits[s->hint] == 0)
-				s->hint++;
-			const auto bit = static_cast<std::size_t>(std::countr_zero(s->free_bits[s->hint]));
-			s->free_bits[s->hint] &= ~(std::uint64_t{1} << bit);
-			const std::size_t slot = s->hint * 64U + bit;
-			if (--s->free_slots == 0)
-				partial_remove(st.partial, s);
-			s->region->live++;
-			st.allocated += s->slot_size;
-			st.allocations++;
-			return s->addr + slot * s->slot_size;
-		}
-
+		const std::lock_guard lock(st.mutex);
 		if (size <= kMaxRun) {
 			const auto count = static_cast<unsigned>(round_up(size, kSpan) / kSpan);
 			auto [region, first] = take_spans(*this, st, count);
@@ -449,8 +506,7 @@ void* PriceClass::allocate(std::size_t size, std::size_t align) noexcept
 				s.run_len = static_cast<std::uint16_t>(count);
 			}
 			region->live++;
-			st.allocated += count * kSpan;
-			st.allocations++;
+			st.counts.add(count * kSpan, 1);
 			return region->span_addr(first);
 		}
 
@@ -460,8 +516,7 @@ void* PriceClass::allocate(std::size_t size, std::size_t align) noexcept
 		fresh->live = 1;
 		fresh->committed = true;
 		fresh->free_spans = 0;
-		st.allocated += fresh->size;
-		st.allocations++;
+		st.counts.add(fresh->size, 1);
 		std::byte* p = fresh->base;
 		st.regions.push_back(std::move(fresh));
 		return p;
@@ -484,9 +539,9 @@ std::size_t committed_bytes(const Region& r)
 	return n;
 }
 
-// Frees the allocation at p of region r (owned by the class of st, whose
-// lock is held).  False if p is not a live allocation.
-bool free_locked(PriceClass::State& st, Region& r, std::byte* p)
+// Frees the run or dedicated allocation at p of region r (owned by the
+// class of st, whose lock is held).  False if p is not one.
+bool free_large_locked(PriceClass::State& st, Region& r, std::byte* p)
 {
 	const auto off = static_cast<std::size_t>(p - r.base);
 
@@ -494,8 +549,7 @@ bool free_locked(PriceClass::State& st, Region& r, std::byte* p)
 		if (off != 0 || r.live == 0)
 			return false;
 		r.live = 0;
-		st.allocated -= r.size;
-		st.allocations--;
+		st.counts.sub(r.size, 1);
 		return true;
 	}
 	if (p < r.base || off >= r.size)
@@ -503,46 +557,74 @@ bool free_locked(PriceClass::State& st, Region& r, std::byte* p)
 
 	const std::size_t idx = off / kSpan;
 	Span& s = r.spans[idx];
-	const std::size_t in_span = off % kSpan;
-
-	switch (s.kind) {
-	case SpanKind::small: {
-		if (in_span % s.slot_size != 0 || in_span / s.slot_size >= s.slots)
-			return false;
-		const std::size_t slot = in_span / s.slot_size;
-		const std::uint64_t bit = std::uint64_t{1} << (slot % 64);
-		auto& word = s.free_bits[slot / 64];
-		if (word & bit)
-			return false;
-		word |= bit;
-		s.hint = std::min(s.hint, static_cast<std::uint16_t>(slot / 64));
-		st.allocated -= s.slot_size;
-		st.allocations--;
-		r.live--;
-		if (++s.free_slots == s.slots) {
-			if (s.in_partial)
-				partial_remove(st.partial, &s);
-			s.kind = SpanKind::free;
-			r.free_spans |= std::uint64_t{1} << idx;
-		} else if (!s.in_partial) {
-			partial_push(st.partial, &s);
-		}
-		return true;
-	}
-	case SpanKind::run_head:
-		if (in_span != 0)
-			return false;
-		for (std::size_t i = idx; i < idx + s.run_len; i++) {
-			r.spans[i].kind = SpanKind::free;
-			r.free_spans |= std::uint64_t{1} << i;
-		}
-		st.allocated -= s.run_len * kSpan;
-		st.allocations--;
-		r.live--;
-		return true;
-	default:
+	if (s.kind != SpanKind::run_head || off % kSpan != 0)
 		return false;
+	for (std::size_t i = idx; i < idx + s.run_len; i++) {
+		r.spans[i].kind = SpanKind::free;
+		r.free_spans |= std::uint64_t{1} << i;
 	}
+	st.counts.sub(s.run_len * kSpan, 1);
+	r.live--;
+	return true;
+}
+
+// The region r of st, taken out of the class if nothing in it is in use
+// any more (a class keeps one ordinary region, so that a loop of allocate
+// and free does not map and unmap).  The class lock is held; the caller
+// unmaps what it gets.
+std::unique_ptr<Region> drop_if_empty(PriceClass::State& st, Region* r)
+{
+	const auto ordinary = std::count_if(st.regions.begin(), st.regions.end(),
+					    [](auto& x) { return !x->dedicated; });
+	if (r->live != 0 || (!r->dedicated && ordinary <= 1))
+		return nullptr;
+	auto it = std::find_if(st.regions.begin(), st.regions.end(),
+			       [r](auto& x) { return x.get() == r; });
+	auto dead = std::move(*it);
+	st.regions.erase(it);
+	page_map().set(*dead, nullptr);
+	st.unmapped_committed += committed_bytes(*dead);
+	return dead;
+}
+
+// Frees the slot at p of the small span s (span idx of region r).  Under the
+// span's shard lock; a span left empty goes back to its region under the
+// class lock.  False if p is not a live slot.
+bool free_small(PriceClass::State& st, Region& r, std::size_t idx, std::byte* p,
+		std::unique_ptr<Region>& dead)
+{
+	Span& s = r.spans[idx];
+	const std::size_t shard = s.shard.load(std::memory_order_relaxed);
+	auto& sh = st.shards[shard];
+	const std::lock_guard lock(sh.mutex);
+
+	// Only a bad free can see the span change hands before the lock.
+	if (s.kind != SpanKind::small || s.shard.load(std::memory_order_relaxed) != shard)
+		return false;
+	const auto in_span = static_cast<std::size_t>(p - s.addr);
+	if (in_span % s.slot_size != 0 || in_span / s.slot_size >= s.slots)
+		return false;
+	const std::size_t slot = in_span / s.slot_size;
+	const std::uint64_t bit = std::uint64_t{1} << (slot % 64);
+	auto& word = s.free_bits[slot / 64];
+	if (word & bit)
+		return false;
+	word |= bit;
+	s.hint = std::min(s.hint, static_cast<std::uint16_t>(slot / 64));
+	sh.counts.sub(s.slot_size, 1);
+	if (++s.free_slots < s.slots) {
+		if (!s.in_partial)
+			partial_push(sh.partial, &s);
+		return true;
+	}
+	if (s.in_partial)
+		partial_remove(sh.partial, &s);
+	const std::lock_guard class_lock(st.mutex);
+	s.kind = SpanKind::free;
+	r.free_spans |= std::uint64_t{1} << idx;
+	r.live--;
+	dead = drop_if_empty(st, &r);
+	return true;
 }
 
 // Gives the free spans of cls that lie in [start, start + len) back to the
@@ -656,30 +738,24 @@ void Arena::deallocate(void* p) noexcept
 	}
 
 	PriceClass::State& st = *r->owner->state_;
+	auto* bp = static_cast<std::byte*>(p);
 	std::unique_ptr<Region> dead;
-	{
+	bool ok;
+	const std::size_t off = static_cast<std::size_t>(bp - r->base);
+	if (!r->dedicated && bp >= r->base && off < r->size &&
+	    r->spans[off / kSpan].kind == SpanKind::small) {
+		ok = free_small(st, *r, off / kSpan, bp, dead);
+	} else {
 		const std::lock_guard lock(st.mutex);
-		if (!free_locked(st, *r, static_cast<std::byte*>(p))) {
-			st.invalid_frees++;
-			fmt::print(stderr, "ramm: Arena::deallocate({}): not a live "
-				   "allocation (double free?)\n", fmt::ptr(p));
-			return;
-		}
-		// An empty region goes back to the kernel, but a class keeps
-		// one so that a loop of allocate/free does not map and unmap.
-		const auto ordinary = std::count_if(st.regions.begin(), st.regions.end(),
-						    [](auto& x) { return !x->dedicated; });
-		if (r->live == 0 && (r->dedicated || ordinary > 1)) {
-			for (std::size_t i = 0; !r->dedicated && i < kSpansPerRegion; i++)
-				if (r->spans[i].in_partial)
-					partial_remove(st.partial, &r->spans[i]);
-			auto it = std::find_if(st.regions.begin(), st.regions.end(),
-					       [r](auto& x) { return x.get() == r; });
-			dead = std::move(*it);
-			st.regions.erase(it);
-			page_map().set(*dead, nullptr);
-			st.unmapped_committed += committed_bytes(*dead);
-		}
+		ok = free_large_locked(st, *r, bp);
+		if (ok)
+			dead = drop_if_empty(st, r);
+	}
+	if (!ok) {
+		st.invalid_frees.fetch_add(1, std::memory_order_relaxed);
+		fmt::print(stderr, "ramm: Arena::deallocate({}): not a live "
+			   "allocation (double free?)\n", fmt::ptr(p));
+		return;
 	}
 	if (dead)
 		::munmap(dead->base, dead->reserved);
@@ -787,8 +863,14 @@ ArenaStats class_stats(const PriceClass::State& st)
 			if (r->spans[i].kind == SpanKind::free && r->spans[i].committed)
 				s.free_committed += kSpan;
 	}
-	s.allocated = st.allocated;
-	s.allocations = st.allocations;
+	// A slot is counted by the shard that owns its span, when allocated
+	// and when freed.
+	s.allocated = st.counts.bytes.load(std::memory_order_relaxed);
+	s.allocations = st.counts.allocations.load(std::memory_order_relaxed);
+	for (auto& sh : st.shards) {
+		s.allocated += sh.counts.bytes.load(std::memory_order_relaxed);
+		s.allocations += sh.counts.allocations.load(std::memory_order_relaxed);
+	}
 	s.released = st.released;
 	s.purged_notices = st.purged_notices;
 	s.invalid_frees = st.invalid_frees;

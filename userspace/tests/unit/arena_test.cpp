@@ -279,6 +279,69 @@ TEST(Arena, ThreadsAllocateAndFreeConcurrently)
 	EXPECT_EQ(arena.stats().allocations, 0U);
 }
 
+// Small objects live in per-shard spans; a free from another thread must
+// reach the owning shard, and span and region bookkeeping must stay right
+// while both threads also allocate (small slots, runs of spans, and
+// regions of their own).
+TEST(Arena, ObjectsFreedByAnotherThreadWhileItAllocates)
+{
+	Arena arena;
+	constexpr int kThreads = 4;
+	constexpr int kObjects = 2000;
+	std::array<std::vector<std::pair<void*, std::uint64_t>>, kThreads> made;
+	std::atomic<int> failures{0};
+	const auto size_of = [](std::uint64_t id) -> std::size_t {
+		static constexpr std::size_t sizes[] = {16, 48, 200, 1000, 16384, 70000};
+		return id % 101 == 0 ? 3 << 20 : sizes[id % std::size(sizes)];
+	};
+	const auto make = [&](int t, int i) -> std::pair<void*, std::uint64_t> {
+		const std::uint64_t id = (std::uint64_t(t) << 32) | unsigned(i);
+		void* p = arena.allocate(size_of(id), 500, Flags::preserved);
+		if (p == nullptr) {
+			failures++;
+			return {nullptr, id};
+		}
+		fill(p, size_of(id), id);
+		return {p, id};
+	};
+	const auto check_and_free = [&](std::pair<void*, std::uint64_t> obj) {
+		if (obj.first == nullptr)
+			return;
+		if (!intact(obj.first, size_of(obj.second), obj.second))
+			failures++;
+		arena.deallocate(obj.first);
+	};
+
+	std::vector<std::thread> threads;
+	for (int t = 0; t < kThreads; t++)
+		threads.emplace_back([&, t] {
+			for (int i = 0; i < kObjects; i++)
+				made[t].push_back(make(t, i));
+		});
+	for (auto& th : threads)
+		th.join();
+	threads.clear();
+	// Each thread frees its neighbour's objects, allocating as it goes.
+	for (int t = 0; t < kThreads; t++)
+		threads.emplace_back([&, t] {
+			std::vector<std::pair<void*, std::uint64_t>> mine;
+			for (auto obj : made[(t + 1) % kThreads]) {
+				check_and_free(obj);
+				mine.push_back(make(t, kObjects + int(mine.size())));
+			}
+			for (auto obj : mine)
+				check_and_free(obj);
+		});
+	for (auto& th : threads)
+		th.join();
+	EXPECT_EQ(failures, 0);
+	const ramm::ArenaStats st = arena.stats();
+	EXPECT_EQ(st.allocations, 0U);
+	EXPECT_EQ(st.allocated, 0U);
+	EXPECT_EQ(st.invalid_frees, 0U);
+	EXPECT_LE(st.regions, 1U);	// empty regions went back, one is kept
+}
+
 TEST(Arena, ReleaseGivesBackFreeSpansFirstThenAsksTheEvictor)
 {
 	Arena arena;
