@@ -56,7 +56,12 @@ kvm_works() {
 	[[ $(cat "$cache") == yes ]]
 }
 
-if kvm_works; then accel=(-enable-kvm -cpu host); else accel=(-accel tcg); fi
+# TCG runs single-threaded: with one host thread per vCPU (MTTCG), a vCPU
+# can go on executing a translation of kernel text another vCPU has just
+# patched.  Enabling a static key (RAMM's ramm_in_use, on the first price)
+# then traps on a stale int3 after text_poke_bp() is done ("int3: 0000
+# [#1]" in copy_process), or runs the old NOP for a while.
+if kvm_works; then accel=(-enable-kvm -cpu host); else accel=(-accel tcg,thread=single); fi
 
 # A person at the console: no timeout, the terminal is the serial line
 # (Ctrl-A X quits QEMU).
