@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/swap.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,6 +27,7 @@
 #include <cstring>
 #include <fstream>
 #include <mutex>
+#include <string>
 #include <thread>
 
 namespace {
@@ -165,6 +167,35 @@ std::string diagnosis(const ramm::Dispatcher& d)
 	return out + fmt::format("; MemAvailable {} MiB", mem_available() / MiB);
 }
 
+// Turns the first active swap device off for one test, and back on.
+//
+// With zram swap and the hog's incompressible data, reclaim "progresses" by
+// compressing pages into as much RAM as they held: the guest thrashes for
+// minutes, this process's own pages (the dispatcher's among them) are
+// swapped in and out, and no ask is answered in bounded time.  Without
+// swap only what owners give back frees anonymous memory, which is what
+// these tests are about (market_test.c does the same).
+class SwapOff {
+public:
+	SwapOff()
+	{
+		std::ifstream swaps("/proc/swaps");
+		std::string header, dev;
+		if (std::getline(swaps, header) && (swaps >> dev) && ::swapoff(dev.c_str()) == 0)
+			dev_ = dev;
+	}
+	~SwapOff()
+	{
+		if (!dev_.empty())
+			::swapon(dev_.c_str(), 0);
+	}
+	SwapOff(const SwapOff&) = delete;
+	SwapOff& operator=(const SwapOff&) = delete;
+
+private:
+	std::string dev_;
+};
+
 class Market : public ::testing::Test {
 protected:
 	void SetUp() override
@@ -173,6 +204,8 @@ protected:
 		set_oom_score_adj(-1000);  // the hog is the one to die
 	}
 	void TearDown() override { set_oom_score_adj(0); }
+
+	SwapOff swap_off_;
 
 	// Ask early and give owners time: TCG guests are slow.
 	Tunable headroom_{"headroom_permille", 100};
