@@ -87,6 +87,10 @@ double mib(std::uint64_t bytes)
 // One line per message on a shared pipe, each written with one write(2) of
 // less than PIPE_BUF bytes, so lines from different processes never mix:
 //   E <ns> <role> <text>          a timeline event
+//   A <ns> <role> <source> <tier> <price> <asked> <released>
+//                                 an ask answered (source: kernel or psi;
+//                                 bytes), merged with the asks that follow
+//                                 it closely into one timeline line
 //   R <role> <key> <value>        a result (an integer)
 
 int g_report_fd = -1;
@@ -252,9 +256,9 @@ std::size_t drop_from_top(Tier& tier, std::size_t amount)
 					const std::size_t given = drop_from_top(tier, r.amount);
 					if (r.detected_ns != 0)
 						result("notified_ns", r.detected_ns);
-					event("{} {:.1f} MiB of {} (price {}): released {:.1f} MiB",
-					      psi ? "PSI event: shedding" : "kernel asks for",
-					      mib(r.amount), tier.name, tier.price, mib(given));
+					send_line(fmt::format("A {} {} {} {} {} {} {}", now_ns(), g_role,
+							      psi ? "psi" : "kernel", tier.name,
+							      tier.price, r.amount, given));
 					result("first_notice_ns", now_ns());
 					return given;
 				},
@@ -506,6 +510,14 @@ private:
 	std::uint64_t t0_ = 0;
 	std::vector<Child> children_;
 	bool checking_ = false;
+	// Asks answered in one burst, shown as one line.
+	struct AskRun {
+		std::uint64_t first_ns = 0, last_ns = 0;
+		std::string role, source, tier;
+		std::uint64_t price = 0, asks = 0, asked = 0, released = 0;
+	};
+	std::optional<AskRun> asks_;
+	void flush_asks();
 	std::string partial_;
 	std::vector<std::pair<double, double>> free_mib_;  // (s, MiB) samples
 	std::uint64_t last_print_free_kib_ = 0;
@@ -530,12 +542,47 @@ Child* Driver::find(std::string_view role)
 	return nullptr;
 }
 
+void Driver::flush_asks()
+{
+	if (!asks_)
+		return;
+	const AskRun& a = *asks_;
+	const std::string what = a.source == "psi" ? "PSI event: shed" : "kernel asked for";
+	print(a.first_ns, a.role,
+	      a.asks == 1 ? fmt::format("{} {:.1f} MiB of {} (price {}): released {:.1f} MiB",
+					what, mib(a.asked), a.tier, a.price, mib(a.released))
+			  : fmt::format("{} {:.1f} MiB of {} (price {}) in {} asks over {:.0f} ms: "
+					"released {:.1f} MiB",
+					what, mib(a.asked), a.tier, a.price, a.asks,
+					double(a.last_ns - a.first_ns) / 1e6, mib(a.released)));
+	asks_.reset();
+}
+
 void Driver::handle(std::string_view line)
 {
 	std::istringstream in{std::string(line)};
 	std::string kind, role;
 	in >> kind;
+	if (kind == "A") {
+		std::uint64_t t, price, asked, released;
+		std::string source, tier;
+		in >> t >> role >> source >> tier >> price >> asked >> released;
+		if (Child* c = find(role))
+			c->events++;
+		// One line per run of asks of the same tier less than 100 ms apart.
+		if (asks_ && (asks_->role != role || asks_->tier != tier ||
+			      asks_->source != source || t > asks_->last_ns + 100000000u))
+			flush_asks();
+		if (!asks_)
+			asks_ = AskRun{t, t, role, source, tier, price, 0, 0, 0};
+		asks_->last_ns = t;
+		asks_->asks++;
+		asks_->asked += asked;
+		asks_->released += released;
+		return;
+	}
 	if (kind == "E") {
+		flush_asks();	// the timeline stays in order
 		std::uint64_t t;
 		in >> t >> role;
 		std::string text;
@@ -563,8 +610,11 @@ void Driver::handle(std::string_view line)
 void Driver::pump(int timeout_ms)
 {
 	pollfd pfd = {report_rd_, POLLIN, 0};
-	if (::poll(&pfd, 1, timeout_ms) <= 0)
+	if (::poll(&pfd, 1, timeout_ms) <= 0) {
+		if (asks_ && now_ns() > asks_->last_ns + 100000000u)
+			flush_asks();
 		return;
+	}
 	char buf[4096];
 	const ssize_t n = ::read(report_rd_, buf, sizeof(buf));
 	if (n <= 0)
@@ -713,6 +763,7 @@ int Driver::run()
 			break;
 		pump(0);
 	}
+	flush_asks();
 
 	// --- the outcome ---
 	// /proc/vmstat counts OOM kills only with CONFIG_VM_EVENT_COUNTERS;
