@@ -220,11 +220,10 @@ def bench(in_dir, out_dir, machine, command):
                 with open(os.path.join(out_dir, f"free-{v}.dat"), "w") as f:
                     f.writelines(f"{t} {m}\n" for t, m in samples)
                 lines.append(f"'free-{v}.dat' with lines lw 2 title '{dict(VARIANTS)[v]}'")
-        if gnuplot("set terminal pngcairo size 900,500 noenhanced\nset output 'free-memory.png'\n"
-                   "set xlabel 'seconds'\nset ylabel 'MemFree (MiB)'\nset key top right\n"
-                   "set title 'Free memory during the first run of each variant'\n"
-                   f"plot {', '.join(lines)}\n", out_dir):
-            pass
+        gnuplot("set terminal pngcairo size 900,500 noenhanced\nset output 'free-memory.png'\n"
+                "set xlabel 'seconds'\nset ylabel 'MemFree (MiB)'\nset key top right\n"
+                "set title 'Free memory during the first run of each variant'\n"
+                f"plot {', '.join(lines)}\n", out_dir)
         for v, _ in VARIANTS:
             p = os.path.join(out_dir, f"free-{v}.dat")
             if os.path.exists(p):

@@ -13,6 +13,8 @@
 
 #include <ramm/ramm.hpp>
 
+#include "bench_support.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -28,12 +30,7 @@
 
 namespace {
 
-std::uint64_t now_ns()
-{
-	timespec ts{};
-	::clock_gettime(CLOCK_MONOTONIC, &ts);
-	return std::uint64_t(ts.tv_sec) * 1000000000u + std::uint64_t(ts.tv_nsec);
-}
+using namespace ramm::bench;
 
 struct Rng {
 	std::uint64_t x;

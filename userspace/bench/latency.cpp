@@ -20,6 +20,8 @@
 
 #include <ramm/ramm.hpp>
 
+#include "bench_support.hpp"
+
 #include <fmt/format.h>
 
 #include <fcntl.h>
@@ -44,39 +46,7 @@
 
 namespace {
 
-constexpr std::size_t MiB = std::size_t{1} << 20;
-
-std::uint64_t now_ns()
-{
-	timespec ts{};
-	::clock_gettime(CLOCK_MONOTONIC, &ts);
-	return std::uint64_t(ts.tv_sec) * 1000000000u + std::uint64_t(ts.tv_nsec);
-}
-
-std::uint64_t mem_available()
-{
-	std::ifstream in("/proc/meminfo");
-	std::string name, unit;
-	std::uint64_t kib;
-	while (in >> name >> kib) {
-		std::getline(in, unit);
-		if (name == "MemAvailable:")
-			return kib * 1024;
-	}
-	return 0;
-}
-
-void fill(std::byte* p, std::size_t len, std::uint64_t seed)
-{
-	std::uint64_t x = seed | 1;
-	auto* w = reinterpret_cast<std::uint64_t*>(p);
-	for (std::size_t i = 0; i < len / 8; i++) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		w[i] = x;
-	}
-}
+using namespace ramm::bench;
 
 // The burst: writes its start time where the parent can read it, then
 // allocates `bytes` as fast as it can and waits to be killed.
@@ -88,7 +58,7 @@ void fill(std::byte* p, std::size_t len, std::uint64_t seed)
 				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (p == MAP_FAILED)
 			break;
-		fill(static_cast<std::byte*>(p), 4 * MiB, have + 3);
+		fill_noise(static_cast<std::byte*>(p), 4 * MiB, have + 3);
 	}
 	::pause();
 	std::_Exit(0);
@@ -157,7 +127,7 @@ int main(int argc, char** argv)
 	std::vector<std::optional<double>> ramm_ms, psi_ms, detect_ms;
 
 	for (unsigned round = 0; round < rounds; round++) {
-		fill(range->data(), range_len, round + 1);
+		fill_noise(range->data(), range_len, round + 1);
 		::sleep(1);	// let PSI's averages and the market calm down
 		// Drain what a previous round left.
 		ramm_request rec[16];
@@ -170,7 +140,7 @@ int main(int argc, char** argv)
 		started->store(0);
 		// More than RAMM can find: reclaim must stall (what PSI sees)
 		// and the OOM killer ends the burst if nothing else does.
-		const std::size_t bytes = mem_available() + 2 * range_len;
+		const std::size_t bytes = meminfo_bytes("MemAvailable") + 2 * range_len;
 		const pid_t child = ::fork();
 		if (child == 0)
 			burst(started, bytes);

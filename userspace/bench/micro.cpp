@@ -16,6 +16,8 @@
 
 #include <ramm/ramm.hpp>
 
+#include "bench_support.hpp"
+
 #include <fmt/format.h>
 
 #include <sys/mman.h>
@@ -32,12 +34,7 @@
 
 namespace {
 
-std::uint64_t now_ns()
-{
-	timespec ts{};
-	::clock_gettime(CLOCK_MONOTONIC, &ts);
-	return std::uint64_t(ts.tv_sec) * 1000000000u + std::uint64_t(ts.tv_nsec);
-}
+using namespace ramm::bench;
 
 // Best of five runs of `ops` operations, in ns per operation.
 template <typename Fn>

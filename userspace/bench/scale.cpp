@@ -13,7 +13,10 @@
 // a candidate walks all participants' VMAs; /sys/kernel/mm/ramm/select_ns
 // and selections, read before and after, give the cost of one search.
 
+#include <ramm/market.hpp>
 #include <ramm/ramm.hpp>
+
+#include "bench_support.hpp"
 
 #include <fmt/format.h>
 
@@ -36,33 +39,17 @@
 
 namespace {
 
-constexpr std::size_t MiB = std::size_t{1} << 20;
+using namespace ramm::bench;
 
-std::uint64_t now_ns()
+// One of /sys/kernel/mm/ramm's counters; 0 if it cannot be read.
+std::uint64_t sysfs_counter(std::string_view name)
 {
-	timespec ts{};
-	::clock_gettime(CLOCK_MONOTONIC, &ts);
-	return std::uint64_t(ts.tv_sec) * 1000000000u + std::uint64_t(ts.tv_nsec);
-}
-
-std::uint64_t sysfs_counter(const char* name)
-{
-	std::ifstream in(fmt::format("/sys/kernel/mm/ramm/{}", name));
-	std::uint64_t value = 0;
-	in >> value;
-	return value;
-}
-
-std::uint64_t mem_available()
-{
-	std::ifstream in("/proc/meminfo");
-	std::string name, unit;
-	std::uint64_t kib;
-	while (in >> name >> kib) {
-		std::getline(in, unit);
-		if (name == "MemAvailable:")
-			return kib * 1024;
-	}
+	const auto market = ramm::read_market();
+	if (!market)
+		return 0;
+	for (const auto& [counter, value] : market->counters)
+		if (counter == name)
+			return value;
 	return 0;
 }
 
@@ -170,7 +157,7 @@ int main(int argc, char** argv)
 
 	const std::uint64_t sel0 = sysfs_counter("selections");
 	const std::uint64_t ns0 = sysfs_counter("select_ns");
-	const std::size_t hog_bytes = mem_available() + bait_len / 2;
+	const std::size_t hog_bytes = meminfo_bytes("MemAvailable") + bait_len / 2;
 	const pid_t hog_pid = ::fork();
 	if (hog_pid == 0)
 		hog(hog_bytes);
@@ -178,7 +165,7 @@ int main(int argc, char** argv)
 	// Answer asks until a few searches were made, for at most 20 s.
 	const std::uint64_t deadline = now_ns() + 20ull * 1000000000u;
 	unsigned asks = 0;
-	fmt::print("hog of {} MiB started; {} MiB available\n", hog_bytes / MiB, mem_available() / MiB);
+	fmt::print("hog of {} MiB started; {} MiB available\n", hog_bytes / MiB, meminfo_bytes("MemAvailable") / MiB);
 	while (now_ns() < deadline && (asks < 4 || sysfs_counter("selections") - sel0 < 8)) {
 		pollfd pfd = {fd, POLLIN, 0};
 		if (::poll(&pfd, 1, 100) <= 0)
@@ -193,7 +180,7 @@ int main(int argc, char** argv)
 				  MADV_DONTNEED);
 		}
 	}
-	fmt::print("{} MiB available, {} wakes\n", mem_available() / MiB, sysfs_counter("wakes"));
+	fmt::print("{} MiB available, {} wakes\n", meminfo_bytes("MemAvailable") / MiB, sysfs_counter("wakes"));
 	const std::uint64_t selections = sysfs_counter("selections") - sel0;
 	const std::uint64_t select_ns = sysfs_counter("select_ns") - ns0;
 	::kill(hog_pid, SIGKILL);

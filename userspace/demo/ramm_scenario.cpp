@@ -31,6 +31,8 @@
 
 #include <ramm/ramm.hpp>
 
+#include "bench_support.hpp"
+
 #include <fmt/format.h>
 
 #include <fcntl.h>
@@ -61,7 +63,8 @@
 
 namespace {
 
-constexpr std::size_t MiB = std::size_t{1} << 20;
+using namespace ramm::bench;
+
 constexpr std::size_t page_size = 4096;
 
 constexpr std::uint64_t cold_price = 10;
@@ -69,13 +72,6 @@ constexpr std::uint64_t warm_price = 1000;
 constexpr std::uint64_t valuable_price = 1000000;
 
 enum class Variant { ramm, stock, psi, madvfree };
-
-std::uint64_t now_ns()
-{
-	timespec ts{};
-	::clock_gettime(CLOCK_MONOTONIC, &ts);
-	return std::uint64_t(ts.tv_sec) * 1000000000u + std::uint64_t(ts.tv_nsec);
-}
 
 double mib(std::uint64_t bytes)
 {
@@ -131,17 +127,9 @@ std::uint64_t page_tag(std::uint64_t seed, std::size_t page)
 
 void fill(std::byte* data, std::size_t len, std::uint64_t seed)
 {
-	std::uint64_t x = seed | 1;
-	for (std::size_t page = 0; page < len / page_size; page++) {
-		auto* words = reinterpret_cast<std::uint64_t*>(data + page * page_size);
-		words[0] = page_tag(seed, page);
-		for (std::size_t i = 1; i < page_size / 8; i++) {
-			x ^= x << 13;
-			x ^= x >> 7;
-			x ^= x << 17;
-			words[i] = x;
-		}
-	}
+	fill_noise(data, len, seed);
+	for (std::size_t page = 0; page < len / page_size; page++)
+		*reinterpret_cast<std::uint64_t*>(data + page * page_size) = page_tag(seed, page);
 }
 
 // Pages still holding what fill() put there.
@@ -427,20 +415,6 @@ const char* variant_name(Variant v)
 	return "?";
 }
 
-std::uint64_t meminfo_kib(std::string_view field)
-{
-	std::ifstream in("/proc/meminfo");
-	std::string name;
-	std::uint64_t value;
-	std::string unit;
-	while (in >> name >> value) {
-		std::getline(in, unit);
-		if (name.size() == field.size() + 1 && name.starts_with(field))
-			return value;
-	}
-	return 0;
-}
-
 std::uint64_t vmstat(std::string_view field)
 {
 	std::ifstream in("/proc/vmstat");
@@ -530,7 +504,7 @@ void Driver::print(std::uint64_t t, std::string_view who, std::string_view what)
 		return;
 	const double s = t > t0_ ? double(t - t0_) / 1e9 : 0.0;
 	fmt::print("  {:7.2f}s  {:>5} MiB free  {:<7} {}\n", s,
-		   meminfo_kib("MemFree") / 1024, who, what);
+		   meminfo_bytes("MemFree") / MiB, who, what);
 	std::fflush(stdout);
 }
 
@@ -650,7 +624,7 @@ void Driver::reap()
 
 void Driver::sample()
 {
-	const std::uint64_t free_kib = meminfo_kib("MemFree");
+	const std::uint64_t free_kib = meminfo_bytes("MemFree") / 1024;
 	const double t = double(now_ns() - t0_) / 1e9;
 	free_mib_.emplace_back(t, double(free_kib) / 1024);
 	// A memory line when free memory moved by 8 MiB, at most one a second.
@@ -658,7 +632,7 @@ void Driver::sample()
 							    : last_print_free_kib_ - free_kib;
 	if (moved >= 8 * 1024 && t - last_print_t_ >= 1.0) {
 		print(now_ns(), "memory",
-		      fmt::format("MemAvailable {} MiB", meminfo_kib("MemAvailable") / 1024));
+		      fmt::format("MemAvailable {} MiB", meminfo_bytes("MemAvailable") / MiB));
 		last_print_free_kib_ = free_kib;
 		last_print_t_ = t;
 	}
@@ -690,13 +664,13 @@ int Driver::run()
 	g_report_fd = report_wr_;
 	t0_ = now_ns();
 	const std::uint64_t oom_before = vmstat("oom_kill");
-	const std::size_t available_at_start = meminfo_kib("MemAvailable") * 1024;
+	const std::size_t available_at_start = meminfo_bytes("MemAvailable");
 
 	if (!o_.quiet)
 		fmt::print("variant {}: cache {:.0f} MiB, keeper {:.0f} MiB, plain {:.0f} MiB; "
 			   "{} MiB free, {} MiB available\n",
 			   variant_name(o_.variant), mib(o_.cache), mib(o_.keeper), mib(o_.plain),
-			   meminfo_kib("MemFree") / 1024, meminfo_kib("MemAvailable") / 1024);
+			   meminfo_bytes("MemFree") / MiB, meminfo_bytes("MemAvailable") / MiB);
 
 	const Variant v = o_.variant;
 	children_.reserve(4);
