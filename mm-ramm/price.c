@@ -55,22 +55,29 @@ bool ramm_vma_priceable(struct vm_area_struct *vma)
 				  VM_SPECIAL));
 }
 
-/* Return 0 when all of [start, end) is mapped memory that can be priced. */
+/*
+ * Return 0 when all of [start, end) is mapped memory that can be priced.
+ * A hole anywhere is -ENOMEM even after a VMA that cannot be priced (as
+ * mseal() checks): the answer must not depend on where in the range the
+ * address space layout happened to put each.
+ */
 static int ramm_check_range(struct mm_struct *mm, unsigned long start,
 			    unsigned long end)
 {
 	VMA_ITERATOR(vmi, mm, start);
 	struct vm_area_struct *vma;
 	unsigned long addr = start;
+	bool priceable = true;
 
 	for_each_vma_range(vmi, vma, end) {
 		if (vma->vm_start > addr)
 			return -ENOMEM;
-		if (!ramm_vma_priceable(vma))
-			return -EINVAL;
+		priceable = priceable && ramm_vma_priceable(vma);
 		addr = vma->vm_end;
 	}
-	return addr < end ? -ENOMEM : 0;
+	if (addr < end)
+		return -ENOMEM;
+	return priceable ? 0 : -EINVAL;
 }
 
 /*

@@ -78,7 +78,9 @@ struct ramm_mmap_args {
  * arg5 = 0.  Prices [addr, addr + len) (addr page aligned, len > 0, rounded
  * up to a page), splitting and merging VMAs as madvise(2) does.  price 0
  * with ramm_flags 0 makes the range ordinary memory again.  The whole range
- * must be mapped private anonymous memory; nothing is changed otherwise.
+ * must be mapped private anonymous memory; nothing is changed otherwise:
+ * -ENOMEM if any of it is unmapped, else -EINVAL if any of it is not private
+ * anonymous memory.
  */
 # define PR_RAMM_SET_PRICE		2
 /*
