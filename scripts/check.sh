@@ -133,15 +133,31 @@ guest_tests() {
 	if grep -q '^SKIP guest:' "$results"; then
 		record FAIL "guest:no-test-skipped-on-the-RAMM-kernel"
 	fi
-	# What each failed suite said about its failures.
-	local suite
-	for suite in $(sed -n 's/^FAIL guest:\([^:]*\):.*/\1/p' "$results" | sort -u); do
-		echo "--- $suite failed; its failure lines from $console ---"
-		sed -n "/^RAMM-SUITE: $suite\$/,/^RAMM-\(SUITE\|RESULTS-BEGIN\)/p" "$console" |
-			grep -E 'not ok|FAILED|Failure|Expected|Which is|[Ff]ail|# +[a-z_]+\.c:[0-9]+' |
-			tail -n 30
+	# What each failed test said, from its start to its verdict.
+	local suite name
+	sed -n 's/^FAIL guest:\([^:]*\):\(.*\)/\1 \2/p' "$results" |
+	while read -r suite name; do
+		echo "--- guest:$suite:$name failed; its lines from $console ---"
+		failed_test_lines "$console" "$suite" "$name" | tail -n 40
 	done >>"$diag"
 	return 0
+}
+
+# failed_test_lines CONSOLE SUITE NAME: what test NAME of SUITE printed,
+# from "RUN NAME" (kselftest "#  RUN  f.t ...", gtest "[ RUN  ] S.C") to
+# its verdict, without the kernel's own lines; the whole suite's output
+# when NAME has no such block (a crash, a timeout).
+failed_test_lines() {
+	awk -v suite="$2" -v name="$3" '
+	$0 == "RAMM-SUITE: " suite { in_suite = 1; next }
+	in_suite && /^RAMM-(SUITE|RESULTS-BEGIN)/ { in_suite = 0 }
+	!in_suite || /^\[ *[0-9]+\.[0-9]+\]/ { next }
+	{ all[++n] = $0 }
+	/RUN / && index($0, " " name) { on = 1; found = 1 }
+	on { print }
+	on && /(FAIL|FAILED|OK) / && index($0, name) { on = 0 }
+	END { if (!found) for (i = n > 40 ? n - 39 : 1; i <= n; i++) print all[i] }
+	' "$1"
 }
 
 # The CONFIG_RAMM=n kernel, booted: the probe must say EINVAL and
