@@ -2,8 +2,9 @@
 /*
  * krammmd: the market's kernel thread.
  *
- * It sleeps until the allocator wakes kswapd or enters direct reclaim (or
- * an ask's deadline comes), then, holding ramm_participants_mutex for one
+ * It sleeps until the allocator wakes kswapd or enters direct reclaim, an
+ * allocation takes free memory below krammmd's target (see 2.), or an
+ * ask's deadline comes; then, holding ramm_participants_mutex for one
  * pass:
  *
  *  1. judges the asks that are due: an ask is answered when the pages its
@@ -18,7 +19,10 @@
  *     headroom share of RAM (a burst is far larger than the watermark
  *     gap, which is about 0.5 MiB in a 256 MiB machine), minus free pages
  *     (which already include what ordinary reclaim freed), minus pages
- *     asked for and not yet judged (so a gap is not asked for twice);
+ *     asked for and not yet judged (so a gap is not asked for twice).
+ *     Ahead of pressure (kswapd not woken since the last pass), the page
+ *     cache that reclaim will drop first is left out of the shortfall:
+ *     asking ahead is for the part of a burst reclaim cannot absorb;
  *  3. asks for the shortfall: participants' priced ranges in order of
  *     effective price (price * credit), ties to the older participant and
  *     lower address, each asked for at most its resident pages not
@@ -52,31 +56,57 @@ static struct task_struct *ramm_krammmd;
 
 /* ramm_wake_flags bits */
 #define RAMM_WOKEN	0	/* a pass is wanted */
-#define RAMM_ESCALATE	1	/* ordinary reclaim fell short */
+#define RAMM_PRESSURE	1	/* kswapd was woken or direct reclaim ran */
+#define RAMM_ESCALATE	2	/* ordinary reclaim fell short */
 static unsigned long ramm_wake_flags;
+
+/*
+ * Free pages below which an allocation that may reclaim wakes krammmd
+ * (ramm_page_allocated()), or 0 while no such wake is wanted.  Each pass
+ * re-arms it (ramm_rearm_ahead()) when free memory is above the mark, or
+ * when the pass asked (more may be askable by the time answers come); a
+ * pass that found nothing to ask leaves the next wake to kswapd's
+ * watermarks and to the deadlines, so that a market with nothing to give
+ * does not spin.
+ */
+unsigned long ramm_wake_below;
 
 /**
  * ramm_wake_krammmd - ask for a pass of krammmd
- * @escalate: ordinary reclaim could not meet its target: ranges priced
- *            above the reserve price may be asked too
+ * @why: what calls for it
  *
  * Any context: it only sets bits and wakes a wait queue, as
  * wakeup_kswapd() does.
  */
-void ramm_wake_krammmd(bool escalate)
+void ramm_wake_krammmd(enum ramm_wake_why why)
 {
-	if (escalate)
+	if (why >= RAMM_WAKE_PRESSURE)
+		set_bit(RAMM_PRESSURE, &ramm_wake_flags);
+	if (why == RAMM_WAKE_ESCALATE)
 		set_bit(RAMM_ESCALATE, &ramm_wake_flags);
 	if (test_and_set_bit(RAMM_WOKEN, &ramm_wake_flags))
 		return;
-	ramm_count(RAMM_WAKES, 1);
+	ramm_count(why == RAMM_WAKE_AHEAD ? RAMM_WAKES_AHEAD : RAMM_WAKES, 1);
 	wake_up_interruptible(&ramm_krammmd_wait);
+}
+
+static bool ramm_market_open(void)
+{
+	return READ_ONCE(ramm_tun.enabled) &&
+	       atomic_read(&ramm_nr_participants);
 }
 
 void __ramm_wakeup_kswapd(void)
 {
-	if (READ_ONCE(ramm_tun.enabled) && atomic_read(&ramm_nr_participants))
-		ramm_wake_krammmd(false);
+	if (ramm_market_open())
+		ramm_wake_krammmd(RAMM_WAKE_PRESSURE);
+}
+
+void __ramm_free_below_target(void)
+{
+	/* One wake per arming: the pass decides whether to arm again. */
+	if (ramm_market_open() && xchg(&ramm_wake_below, 0))
+		ramm_wake_krammmd(RAMM_WAKE_AHEAD);
 }
 
 /*
@@ -258,11 +288,15 @@ static u64 ramm_next_deadline(struct ramm_participant *p, u64 now)
 
 /* --- 2. the shortfall ----------------------------------------------------- */
 
+static unsigned long ramm_headroom_pages(void)
+{
+	return totalram_pages() / 1000 * READ_ONCE(ramm_tun.headroom_permille);
+}
+
 /* Free pages krammmd balances toward; see the comment at the top. */
 static unsigned long ramm_target_free(void)
 {
-	unsigned long target = totalram_pages() / 1000 *
-			       READ_ONCE(ramm_tun.headroom_permille);
+	unsigned long target = ramm_headroom_pages();
 	struct zone *zone;
 
 	for_each_populated_zone(zone)
@@ -270,14 +304,65 @@ static unsigned long ramm_target_free(void)
 	return target;
 }
 
-static long ramm_shortfall(void)
+/*
+ * The free pages below which an allocation wakes krammmd ahead of kswapd,
+ * with @outstanding pages asked for: a quarter of the headroom below what
+ * those answers will restore, so that a burst is asked for in a few asks
+ * of at least that size rather than one per allocation.
+ */
+static long ramm_ahead_mark(u64 outstanding)
+{
+	return ramm_target_free() - outstanding - ramm_headroom_pages() / 4;
+}
+
+/**
+ * ramm_arm_ahead - let an allocation below the mark wake krammmd
+ *
+ * For a new participant: until a pass has run, only kswapd would wake one.
+ */
+void ramm_arm_ahead(void)
+{
+	WRITE_ONCE(ramm_wake_below, max(ramm_ahead_mark(0), 0L));
+}
+
+/* After a pass that left @outstanding pages asked for; @asked: any now. */
+static void ramm_rearm_ahead(u64 outstanding, bool asked)
+{
+	long below = ramm_ahead_mark(outstanding);
+
+	if (below > 0 &&
+	    (asked || global_zone_page_state(NR_FREE_PAGES) >= below))
+		WRITE_ONCE(ramm_wake_below, below);
+	else
+		WRITE_ONCE(ramm_wake_below, 0);
+}
+
+/* Page cache on the file LRU lists: what reclaim drops first. */
+static long ramm_file_pages(void)
+{
+	return global_node_page_state(NR_ACTIVE_FILE) +
+	       global_node_page_state(NR_INACTIVE_FILE);
+}
+
+/* Pages asked for and not yet judged, over all participants. */
+static u64 ramm_outstanding_all(void)
 {
 	struct ramm_participant *p;
+	u64 pages = 0;
+
+	list_for_each_entry(p, &ramm_participants, node)
+		pages += ramm_outstanding(p, 0, TASK_SIZE);
+	return pages;
+}
+
+static long ramm_shortfall(bool pressure, u64 outstanding)
+{
 	long shortfall;
 
-	shortfall = ramm_target_free() - global_zone_page_state(NR_FREE_PAGES);
-	list_for_each_entry(p, &ramm_participants, node)
-		shortfall -= ramm_outstanding(p, 0, TASK_SIZE);
+	shortfall = ramm_target_free() - global_zone_page_state(NR_FREE_PAGES) -
+		    outstanding;
+	if (!pressure)
+		shortfall -= ramm_file_pages();
 	return shortfall;
 }
 
@@ -378,25 +463,27 @@ static u64 ramm_ask_one(struct ramm_candidate *c, long shortfall, u64 now)
 	return pages;
 }
 
-/* Ask the cheapest ranges for @shortfall pages. */
-static void ramm_ask(long shortfall, bool escalate, u64 now)
+/* Ask the cheapest ranges for @shortfall pages; returns the pages asked. */
+static u64 ramm_ask(long shortfall, bool escalate, u64 now)
 {
 	struct ramm_key after = { 0, 0, 0 };
 	struct ramm_candidate c;
 	bool above_reserve;
+	u64 asked = 0, pages;
 
 	/* Page cache that reclaim can drop is cheaper than valuable memory. */
-	above_reserve = escalate &&
-		global_node_page_state(NR_ACTIVE_FILE) +
-		global_node_page_state(NR_INACTIVE_FILE) < shortfall;
+	above_reserve = escalate && ramm_file_pages() < shortfall;
 
 	while (shortfall > 0 && !kthread_should_stop() &&
 	       ramm_next_candidate(&after, above_reserve, &c)) {
-		shortfall -= ramm_ask_one(&c, shortfall, now);
+		pages = ramm_ask_one(&c, shortfall, now);
+		shortfall -= pages;
+		asked += pages;
 		after = c.key;
 		/* Each search walks every participant's VMAs. */
 		cond_resched();
 	}
+	return asked;
 }
 
 /* --- the thread ---------------------------------------------------------- */
@@ -405,11 +492,12 @@ static void ramm_ask(long shortfall, bool escalate, u64 now)
 static long ramm_balance(void)
 {
 	struct ramm_participant *p;
-	u64 now, next = U64_MAX;
-	bool escalate;
+	u64 now, next = U64_MAX, outstanding, asked = 0;
+	bool pressure, escalate;
 	long shortfall;
 
 	clear_bit(RAMM_WOKEN, &ramm_wake_flags);
+	pressure = test_and_clear_bit(RAMM_PRESSURE, &ramm_wake_flags);
 	escalate = test_and_clear_bit(RAMM_ESCALATE, &ramm_wake_flags);
 
 	mutex_lock(&ramm_participants_mutex);
@@ -418,11 +506,13 @@ static long ramm_balance(void)
 		WRITE_ONCE(p->credit, ramm_credit_of(p));
 		ramm_judge(p, now);
 	}
+	outstanding = ramm_outstanding_all();
 	if (READ_ONCE(ramm_tun.enabled)) {
-		shortfall = ramm_shortfall();
+		shortfall = ramm_shortfall(pressure, outstanding);
 		if (shortfall > 0)
-			ramm_ask(shortfall, escalate, now);
+			asked = ramm_ask(shortfall, escalate, now);
 	}
+	ramm_rearm_ahead(outstanding + asked, asked);
 	now = ktime_get_ns();
 	list_for_each_entry(p, &ramm_participants, node) {
 		ramm_deliver(p);

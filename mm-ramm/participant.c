@@ -119,6 +119,7 @@ int ramm_register(const struct ramm_register *reg)
 	list_add_tail_rcu(&p->node, &ramm_participants);
 	atomic_inc(&ramm_nr_participants);
 	mutex_unlock(&ramm_participants_mutex);
+	ramm_arm_ahead();
 	return 0;
 }
 
@@ -457,7 +458,7 @@ static void ramm_request_check(struct ramm_participant *p)
 	}
 	spin_unlock(&p->lock);
 	if (wake)
-		ramm_wake_krammmd(false);
+		ramm_wake_krammmd(RAMM_WAKE_CHECK);
 }
 
 /*

@@ -147,7 +147,15 @@ void ramm_credit_count(struct ramm_participant *p, u64 asked,
 u64 ramm_effective_price(u64 price, unsigned int credit);
 
 /* krammmd.c */
-void ramm_wake_krammmd(bool escalate);
+enum ramm_wake_why {
+	RAMM_WAKE_CHECK,	/* an owner read its queue: judge its asks */
+	RAMM_WAKE_AHEAD,	/* free memory fell below krammmd's target */
+	RAMM_WAKE_PRESSURE,	/* kswapd was woken, or direct reclaim ran */
+	RAMM_WAKE_ESCALATE,	/* ordinary reclaim fell short */
+};
+
+void ramm_wake_krammmd(enum ramm_wake_why why);
+void ramm_arm_ahead(void);
 int ramm_krammmd_start(void);
 
 /* reclaim.c */
@@ -175,6 +183,7 @@ extern struct ramm_tunables ramm_tun;
 
 enum ramm_counter {
 	RAMM_WAKES,
+	RAMM_WAKES_AHEAD,
 	RAMM_REQUESTS,
 	RAMM_PAGES_ASKED,
 	RAMM_PAGES_RELEASED,

@@ -326,7 +326,8 @@ unsigned long __ramm_direct_reclaim(gfp_t gfp_mask, int order,
 
 	if (!READ_ONCE(ramm_tun.enabled) || !atomic_read(&ramm_nr_participants))
 		return 0;
-	ramm_wake_krammmd(last_resort);
+	ramm_wake_krammmd(last_resort ? RAMM_WAKE_ESCALATE :
+					 RAMM_WAKE_PRESSURE);
 	if (gfp_mask & __GFP_NORETRY || order > PAGE_ALLOC_COSTLY_ORDER)
 		return 0;
 
@@ -339,7 +340,8 @@ unsigned long __ramm_direct_reclaim(gfp_t gfp_mask, int order,
 		ramm_pick_release(&pick);
 	}
 	if (freed)
-		ramm_wake_krammmd(false);	/* deliver the purge records */
+		/* deliver the purge records */
+		ramm_wake_krammmd(RAMM_WAKE_PRESSURE);
 	trace_ramm_direct_reclaim(order, gfp_mask, nr_to_reclaim, freed,
 				  last_resort);
 	return freed;

@@ -22,14 +22,16 @@
  *                    applies to registrations made after the change.
  * headroom_permille  50: krammmd balances free memory toward the zones'
  *                    high watermarks plus this share of RAM (5%: about
- *                    13 MiB in a 256 MiB machine).  Preserved memory can
- *                    only be asked for, so asks must stay ahead of a burst
- *                    by the time owners take to answer; the 0.5 MiB
- *                    watermark gap is far less than that.
+ *                    13 MiB in a 256 MiB machine), and is woken when an
+ *                    allocation takes free memory below that, ahead of
+ *                    kswapd.  Preserved memory can only be asked for, so
+ *                    asks must stay ahead of a burst by the time owners
+ *                    take to answer; the 0.5 MiB watermark gap is far
+ *                    less than that.
  * credit_halflife_s  60: a credit deficit halves every this many seconds.
  *
  * participants is the number registered now.  Counters (read-only, since
- * boot): wakes, requests,
+ * boot): wakes, wakes_ahead, requests,
  * pages_asked, pages_released, pages_purged_krammmd, pages_purged_direct,
  * answered, late, ignored, signals_sent, signals_skipped, queue_overflows.
  */
@@ -148,6 +150,7 @@ static ssize_t name##_show(struct kobject *kobj,			\
 static struct kobj_attribute ramm_##name##_attr = __ATTR_RO(name)
 
 RAMM_COUNTER(wakes, RAMM_WAKES);
+RAMM_COUNTER(wakes_ahead, RAMM_WAKES_AHEAD);
 RAMM_COUNTER(requests, RAMM_REQUESTS);
 RAMM_COUNTER(pages_asked, RAMM_PAGES_ASKED);
 RAMM_COUNTER(pages_released, RAMM_PAGES_RELEASED);
@@ -171,6 +174,7 @@ static struct attribute *ramm_attrs[] = {
 	&ramm_credit_halflife_s_attr.attr,
 	&ramm_participants_attr.attr,
 	&ramm_wakes_attr.attr,
+	&ramm_wakes_ahead_attr.attr,
 	&ramm_requests_attr.attr,
 	&ramm_pages_asked_attr.attr,
 	&ramm_pages_released_attr.attr,

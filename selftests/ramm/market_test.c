@@ -329,6 +329,7 @@ struct cheapest {
 	bool hog_reported;
 	__u64 target;		/* what the hog touches */
 	__u64 shortfall;	/* of it, what was not free */
+	__u64 wakes_ahead;	/* krammmd woken ahead of kswapd meanwhile */
 };
 
 static void cheapest_scenario(struct __test_metadata *_metadata,
@@ -426,8 +427,12 @@ static void cheapest_scenario(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, ramm_sysfs_write("deadline_ms", "1000\n"));
 	self->deadline_ms = 1000;	/* settle() waits three of them */
 	h.target = s->target;
+	s->wakes_ahead = counter(_metadata, "wakes_ahead");
 	s->hog_reported = press(_metadata, self, &h, &s->hr, &s->hog);
+	s->wakes_ahead = counter(_metadata, "wakes_ahead") - s->wakes_ahead;
 	log_hog(_metadata, s->hog, s->hog_reported, &s->hr, s->target);
+	TH_LOG("krammmd woken ahead of kswapd %llu times",
+	       (unsigned long long)s->wakes_ahead);
 
 	for (i = 0; i < 3; i++)
 		collect(_metadata, self, &s->part[i], false);
@@ -482,6 +487,11 @@ TEST_F_TIMEOUT(market, cheapest_first_no_oom, TIMEOUT_S)
 	ASSERT_UNTOUCHED(&s.unreg);
 	ASSERT_UNTOUCHED(&s.plain);
 
+	/*
+	 * Asked ahead: kswapd's low watermark is far too late for owners
+	 * that need a moment to answer.
+	 */
+	ASSERT_LT(0, s.wakes_ahead);
 	/* The cheapest was asked; the asks add up to the need. */
 	ASSERT_LT(0, mk_count(&s.part[0], RAMM_REASON_ASK, -1, 0)) {
 		TH_LOG("the cheapest participant was never asked");
@@ -1072,8 +1082,12 @@ TEST_F_TIMEOUT(market, exit_with_pending, TIMEOUT_S)
 	/*
 	 * Hold memory short once asks have gone past the first two
 	 * participants' memory (or at the target: half of theirs beyond
-	 * free memory, which dropping their memory covers).
+	 * free memory, which dropping their memory covers).  A headroom
+	 * whose quarter (the least krammmd asks for ahead of kswapd) is
+	 * more than all three hold has them all asked at once, well before
+	 * direct reclaim would purge them without asking.
 	 */
+	ASSERT_EQ(0, ramm_sysfs_write("headroom_permille", "200\n"));
 	h.stop_at = counter(_metadata, "pages_asked") +
 		    (2 * len + len / 2) / page_size;
 	h.target = mk_page_align(mk_meminfo("MemFree") + 3 * len / 2);
@@ -1370,8 +1384,12 @@ TEST_F_TIMEOUT(market, tracepoints, TIMEOUT_S)
 	/*
 	 * A burst well beyond free memory, as in burst_direct_reclaim, so
 	 * that allocations reach direct reclaim before krammmd's deadline
-	 * purges can keep up.
+	 * purges can keep up: no headroom for krammmd to ask ahead, and a
+	 * deadline longer than the burst.
 	 */
+	ASSERT_EQ(0, ramm_sysfs_write("headroom_permille", "0\n"));
+	ASSERT_EQ(0, ramm_sysfs_write("deadline_ms", "1000\n"));
+	self->deadline_ms = 1000;	/* settle() waits three of them */
 	h.target = mk_page_align(mk_meminfo("MemFree") + ma / 3 * 7 / 10);
 	reported = press(_metadata, self, &h, &hr, &hog);
 	log_hog(_metadata, hog, reported, &hr, h.target);

@@ -573,10 +573,10 @@ static const char *const ramm_tunables[] __attribute__((unused)) = {
 };
 
 static const char *const ramm_counters[] __attribute__((unused)) = {
-	"participants", "wakes", "requests", "pages_asked",
+	"participants", "wakes", "wakes_ahead", "requests", "pages_asked",
 	"pages_released", "pages_purged_krammmd", "pages_purged_direct",
 	"answered", "late", "ignored", "signals_sent", "signals_skipped",
-	"queue_overflows",
+	"queue_overflows", "selections", "select_ns",
 };
 
 /*

@@ -33,12 +33,13 @@ constexpr std::array<std::string_view, 6> tunable_names = {
 	"queue_len", "headroom_permille", "credit_halflife_s",
 };
 
-constexpr std::array<std::string_view, 15> counter_names = {
-	"participants",	       "wakes",		"requests",
-	"pages_asked",	       "pages_released", "pages_purged_krammmd",
-	"pages_purged_direct", "answered",	"late",
-	"ignored",	       "signals_sent",	"signals_skipped",
-	"queue_overflows",     "selections",	"select_ns",
+constexpr std::array<std::string_view, 16> counter_names = {
+	"participants",	   "wakes",		  "wakes_ahead",
+	"requests",	   "pages_asked",	  "pages_released",
+	"pages_purged_krammmd", "pages_purged_direct", "answered",
+	"late",		   "ignored",		  "signals_sent",
+	"signals_skipped", "queue_overflows",	  "selections",
+	"select_ns",
 };
 
 // Closes the directory stream it holds.

@@ -7,7 +7,7 @@
 #define _LINUX_RAMM_H
 
 #include <linux/jump_label.h>
-#include <linux/mm_types.h>
+#include <linux/mm.h>		/* and vmstat.h, which needs it first */
 #include <uapi/linux/ramm.h>
 
 struct seq_file;
@@ -37,6 +37,8 @@ void ramm_task_credit(struct seq_file *m, struct task_struct *task);
 void __ramm_fork(struct signal_struct *sig);
 void __ramm_mm_exit(struct mm_struct *mm);
 void __ramm_wakeup_kswapd(void);
+void __ramm_free_below_target(void);
+extern unsigned long ramm_wake_below;
 unsigned long __ramm_direct_reclaim(gfp_t gfp_mask, int order,
 				    unsigned long nr_to_reclaim,
 				    bool last_resort);
@@ -67,6 +69,20 @@ static inline void ramm_wakeup_kswapd(void)
 {
 	if (static_branch_unlikely(&ramm_in_use))
 		__ramm_wakeup_kswapd();
+}
+
+/*
+ * get_page_from_freelist(): an allocation that may reclaim has taken free
+ * memory below krammmd's target (the zones' high watermarks plus the
+ * headroom), which is well above the low watermark that wakes kswapd.
+ * Waking krammmd here lets owners answer before a burst reaches it.
+ */
+static inline void ramm_page_allocated(gfp_t gfp_mask)
+{
+	if (static_branch_unlikely(&ramm_in_use) &&
+	    (gfp_mask & __GFP_DIRECT_RECLAIM) &&
+	    global_zone_page_state(NR_FREE_PAGES) < READ_ONCE(ramm_wake_below))
+		__ramm_free_below_target();
 }
 
 /**
@@ -137,6 +153,10 @@ static inline void ramm_fork(struct signal_struct *sig)
 }
 
 static inline void ramm_wakeup_kswapd(void)
+{
+}
+
+static inline void ramm_page_allocated(gfp_t gfp_mask)
 {
 }
 

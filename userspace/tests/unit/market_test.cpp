@@ -68,6 +68,7 @@ const Values sysfs_files = {
 	{"ignored", 3},
 	{"signals_sent", 40},
 	{"signals_skipped", 1},
+	{"wakes_ahead", 4},
 	{"queue_len", 64},
 	{"headroom_permille", 50},
 };
@@ -256,6 +257,7 @@ TEST_F(MarketRead, ListsTunablesThenCountersInDocumentedOrder)
 					 {"credit_halflife_s", 60}}));
 	EXPECT_EQ(view.counters, (Values{{"participants", 2},
 					 {"wakes", 17},
+					 {"wakes_ahead", 4},
 					 {"requests", 40},
 					 {"pages_asked", 2048},
 					 {"pages_released", 1800},
@@ -341,11 +343,30 @@ TEST(MarketNames, ListTheDocumentedFiles)
 	EXPECT_THAT(std::vector<std::string_view>(names.begin(), names.end()),
 		    ElementsAre("enabled", "reserve_price", "deadline_ms", "queue_len",
 				"headroom_permille", "credit_halflife_s"));
-	EXPECT_EQ(ramm::market_counter_names().size(), 15U);
 	EXPECT_EQ(ramm::market_counter_names().front(), "participants");
 	EXPECT_TRUE(ramm::is_market_tunable("deadline_ms"));
 	EXPECT_FALSE(ramm::is_market_tunable("participants"));
 	EXPECT_FALSE(ramm::is_market_tunable(""));
+}
+
+// Every file the kernel's ABI document lists, in its order, is a tunable or
+// a counter rammctl knows, and it knows no other.
+TEST(MarketNames, MatchTheKernelsAbiDocument)
+{
+	std::ifstream abi(RAMM_SYSFS_ABI);
+	ASSERT_TRUE(abi) << RAMM_SYSFS_ABI;
+	std::vector<std::string> documented;
+	const std::string what = "What:\t\t/sys/kernel/mm/ramm/";
+	for (std::string line; std::getline(abi, line);) {
+		if (line.starts_with(what) && line.size() > what.size())
+			documented.push_back(line.substr(what.size()));
+	}
+	std::vector<std::string> known;
+	for (const auto name : ramm::market_tunable_names())
+		known.emplace_back(name);
+	for (const auto name : ramm::market_counter_names())
+		known.emplace_back(name);
+	EXPECT_EQ(known, documented);
 }
 
 // ---------------------------------------------------------------------------
