@@ -9,6 +9,7 @@
 #include <ramm/market.hpp>
 #include <ramm/ramm.hpp>
 
+#include "pressure.hpp"
 #include "test_support.hpp"
 
 #include <fmt/format.h>
@@ -33,83 +34,8 @@
 namespace {
 
 using namespace std::chrono_literals;
+using namespace pressure;
 using ramm::Flags;
-
-constexpr std::size_t MiB = 1024 * 1024;
-
-// Raw calls only: the hog child of a threaded process must not allocate.
-void set_oom_score_adj(int adj)
-{
-	char buf[16];
-	const int n = std::snprintf(buf, sizeof(buf), "%d", adj);
-	const int fd = ::open("/proc/self/oom_score_adj", O_WRONLY);
-	if (fd >= 0) {
-		(void)!::write(fd, buf, static_cast<std::size_t>(n));
-		::close(fd);
-	}
-}
-
-// MemFree in bytes, read with raw calls (the hog child must not allocate).
-std::size_t mem_free_raw()
-{
-	char buf[4096];
-	const int fd = ::open("/proc/meminfo", O_RDONLY);
-	if (fd < 0)
-		return 0;
-	const ssize_t n = ::read(fd, buf, sizeof(buf) - 1);
-	::close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	const char* p = std::strstr(buf, "MemFree:");
-	return p == nullptr ? 0 : std::strtoull(p + 8, nullptr, 10) * 1024;
-}
-
-// A child that allocates incompressible memory (zram cannot absorb it) a
-// MiB at a time until it has taken `limit` bytes, then holds it; it is the
-// OOM killer's first choice.  While MemFree is below `floor` it waits, so
-// the shortage is steady (kswapd and krammmd at work) rather than deep
-// (direct reclaim purging everything at once).
-class Hog {
-public:
-	explicit Hog(std::size_t limit, std::size_t floor = 0)
-	{
-		pid_ = ::fork();
-		if (pid_ != 0)
-			return;
-		set_oom_score_adj(1000);
-		std::uint64_t x = 88172645463325252ULL;
-		for (std::size_t got = 0; got < limit; got += MiB) {
-			while (floor != 0 && mem_free_raw() < floor)
-				::usleep(20000);
-			auto* p = static_cast<std::uint64_t*>(::mmap(nullptr, MiB,
-				PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
-			if (p == MAP_FAILED)
-				break;
-			for (std::size_t i = 0; i < MiB / 8; i++) {
-				x ^= x << 13;
-				x ^= x >> 7;
-				x ^= x << 17;
-				p[i] = x;
-			}
-			::usleep(2000);
-		}
-		for (;;)
-			::pause();
-	}
-	~Hog()
-	{
-		if (pid_ > 0) {
-			::kill(pid_, SIGKILL);
-			::waitpid(pid_, nullptr, 0);
-		}
-	}
-	Hog(const Hog&) = delete;
-	Hog& operator=(const Hog&) = delete;
-
-private:
-	pid_t pid_ = -1;
-};
 
 // Sets a /sys/kernel/mm/ramm tunable for one test.
 class Tunable {
@@ -125,32 +51,6 @@ private:
 	const char* name_;
 	std::uint64_t old_;
 };
-
-std::size_t mem_available()
-{
-	std::ifstream in("/proc/meminfo");
-	std::string key, unit;
-	std::size_t kb = 0;
-	while (in >> key >> kb) {
-		if (key == "MemAvailable:")
-			return kb * 1024;
-		std::getline(in, unit);  // " kB", absent for the counts
-	}
-	return 0;
-}
-
-// Waits up to `limit` for done() to hold.
-template <typename Fn>
-bool wait_for(Fn done, std::chrono::seconds limit)
-{
-	const auto end = std::chrono::steady_clock::now() + limit;
-	while (!done()) {
-		if (std::chrono::steady_clock::now() > end)
-			return false;
-		std::this_thread::sleep_for(20ms);
-	}
-	return true;
-}
 
 // What the market and this process saw, for failure messages.
 std::string diagnosis(const ramm::Dispatcher& d)
@@ -271,12 +171,11 @@ TEST_F(Market, AKernelAskReachesTheOwnersCallbackWithTheRangeAndAmount)
 	EXPECT_GT(s.latency_samples, 0U);
 }
 
-// DISABLED: flaky in the TCG guest.  Of three runs, one had krammmd ask
-// nothing within 60 s, one demoted 20675 entries, one demoted 1 and lost
-// the rest to direct-reclaim purges; the hog's pacing (MemFree floor)
-// does not make the shortage reproducible yet.  The tier order is tested
-// on the host (cache_test.cpp); see the issue 5 notes.
-TEST_F(Market, DISABLED_TheCacheGivesUpMemoryUnderRealPressureAndNeverReturnsGarbage)
+// Real asks, from a hog that keeps memory short, reach the cache, which
+// gives memory up in its tier order and never returns garbage.  (Flaky
+// while krammmd was woken only at kswapd's low watermark: asks came too
+// late and direct reclaim purged the hot tier instead.)
+TEST_F(Market, TheCacheGivesUpMemoryUnderRealPressureAndNeverReturnsGarbage)
 {
 	auto dispatcher = ramm::Dispatcher::start().value();
 	ramm::CacheOptions o;
@@ -309,16 +208,19 @@ TEST_F(Market, DISABLED_TheCacheGivesUpMemoryUnderRealPressureAndNeverReturnsGar
 	cache.print_stats([](std::string_view l) { std::fprintf(stderr, "%.*s\n",
 		static_cast<int>(l.size()), l.data()); });
 
+	const auto given_up = cache.stats();
 	// Every lookup is the value or a miss, never garbage.
-	int hits = 0;
 	for (int i = 0; i < kEntries; i++) {
 		auto v = cache.get(i);
 		if (v) {
 			ASSERT_EQ(*v, value_for(i)) << "entry " << i << " came back wrong";
-			hits++;
 		}
 	}
-	EXPECT_LT(hits, kEntries);
+	// The hot tier is the cheapest memory of the machine, so it is asked
+	// first, and it gives up by compressing into the cold tier.  (Whether
+	// what was demoted is still there to hit depends on asks that may
+	// still be arriving.)
+	EXPECT_GT(given_up.demotions, 0U);
 }
 
 }  // namespace
