@@ -161,20 +161,35 @@ failed_test_lines() {
 }
 
 # The CONFIG_RAMM=n kernel, booted: the probe must say EINVAL and
-# mmap_priced() ENOSYS, as on any kernel without RAMM.
+# mmap_priced() ENOSYS, as on any kernel without RAMM, and libramm's
+# fallback must shed the cheapest memory when a real PSI trigger fires.
 noramm_guest() {
-	local rc=0 console=$BUILD/console-noramm.log
-	local name="kernel:CONFIG_RAMM=n-probe-EINVAL-and-mmap_priced-ENOSYS"
+	local rc=0 console=$BUILD/console-noramm.log res=$LOGS/noramm-results.txt
+	local probe="kernel:CONFIG_RAMM=n-probe-EINVAL-and-mmap_priced-ENOSYS"
+	local fallback="kernel:CONFIG_RAMM=n-libramm-sheds-cheapest-on-real-PSI"
 	RAMM_KERNEL_IMAGE=$BUILD/kernel-noramm/arch/x86/boot/bzImage \
 		RAMM_CONSOLE=$console "$S/qemu.sh" noramm 2>>"$diag" || rc=$?
-	guest_results "$console" >"$LOGS/noramm-results.txt"
-	if ((rc == 0)) && ! grep -q '^FAIL ' "$LOGS/noramm-results.txt" &&
-	   grep -qx 'PASS prctl_test:global.probe_and_syscall_agree' \
-		"$LOGS/noramm-results.txt" &&
+	guest_results "$console" >"$res"
+	if ((rc == 0)) && ! grep -q '^FAIL ' "$res" &&
 	   "$S/scan-console.sh" "$console" >>"$LOGS/scan-console.log"; then
-		record PASS "$name"
+		if grep -qx 'PASS prctl_test:global.probe_and_syscall_agree' "$res"; then
+			record PASS "$probe"
+		else
+			record FAIL "$probe (did not run; see $console)"
+		fi
+		if grep -qx 'PASS ramm_integration_tests:Fallback.RealPsiPressureShedsTheCheapestMemoryFirst' "$res"; then
+			record PASS "$fallback"
+		else
+			record FAIL "$fallback (did not run; see $console)"
+		fi
 	else
-		record FAIL "$name (see $console)"
+		record FAIL "$probe (see $console)"
+		record FAIL "$fallback (see $console)"
+		sed -n 's/^FAIL \([^:]*\):\(.*\)/\1 \2/p' "$res" |
+		while read -r suite name; do
+			echo "--- CONFIG_RAMM=n guest: $suite:$name failed; its lines from $console ---"
+			failed_test_lines "$console" "$suite" "$name" | tail -n 40
+		done >>"$diag"
 	fi
 }
 
@@ -187,7 +202,7 @@ step "kernel build (CONFIG_RAMM=n, no debugging)" noramm_kernel
 must "initramfs: selftests, libramm tests, BusyBox" "$S/initramfs.sh"
 step "boot in QEMU and run the tests in the guest" guest_tests
 if grep -qx 'PASS kernel:builds-with-CONFIG_RAMM=n' "$results"; then
-	step "boot the CONFIG_RAMM=n kernel: probe and syscall say no" noramm_guest
+	step "boot the CONFIG_RAMM=n kernel: probe and syscall say no, PSI fallback sheds" noramm_guest
 fi
 # The benchmark harness, with tiny sizes, so it cannot rot: it builds the
 # release and stock kernels and boots both.  Its numbers are not judged.
