@@ -36,8 +36,11 @@ TEST(Fallback, RealPsiPressureShedsTheCheapestMemoryFirst)
 		<< std::strerror(errno);
 	set_oom_score_adj(-1000);  // the hog is the one to die
 
-	// 50 ms of stall in a second: a hog pushing pages into zram swap
-	// stalls far longer under TCG.  Shed a quarter of the priced memory
+	// 50 ms of stall in a second: reclaim pushing the hog's pages into
+	// zram swap stalls far longer under TCG.  Its pages compress to
+	// almost nothing, so zram always has room for them: incompressible
+	// ones made the debug guest thrash for minutes once zram itself could
+	// not get memory.  Shed a quarter of the priced memory
 	// per event, so that one event is all it takes.
 	ramm::Options o;
 	o.psi_trigger = "some 50000 1000000";
@@ -74,11 +77,11 @@ TEST(Fallback, RealPsiPressureShedsTheCheapestMemoryFirst)
 	auto dear_sub = dispatcher->subscribe(dear_listener);
 
 	{
-		Hog hog(mem_available() + 48 * MiB);
+		Hog hog(mem_available() + 64 * MiB, 0, Fill::compressible);
 		ASSERT_TRUE(wait_for([&] {
 			const std::lock_guard lock(mutex);
 			return !asks.empty();
-		}, 90s)) << "no PSI event reached the listeners in 90 s; PSI events "
+		}, 60s)) << "no PSI event reached the listeners in 60 s; PSI events "
 			 << dispatcher->stats().psi_events << ", trigger \""
 			 << dispatcher->psi_trigger() << "\"";
 	}

@@ -55,14 +55,23 @@ inline std::size_t mem_free_raw()
 	return p == nullptr ? 0 : std::strtoull(p + 8, nullptr, 10) * 1024;
 }
 
-// A child that allocates incompressible memory (zram cannot absorb it) a
-// MiB at a time until it has taken `limit` bytes, then holds it; it is the
-// OOM killer's first choice.  While MemFree is below `floor` it waits, so
-// the shortage is steady (kswapd and krammmd at work) rather than deep
-// (direct reclaim purging everything at once).
+// What a hog writes into its pages.
+enum class Fill {
+	// Random: zram cannot absorb it, only what owners give back helps.
+	incompressible,
+	// One word a page: zram swaps it out for almost no memory, so the
+	// hog makes reclaim work (PSI stalls) without thrashing the guest.
+	compressible,
+};
+
+// A child that allocates memory a MiB at a time until it has taken `limit`
+// bytes, then holds it; it is the OOM killer's first choice.  While MemFree
+// is below `floor` it waits, so the shortage is steady (kswapd and krammmd
+// at work) rather than deep (direct reclaim purging everything at once).
 class Hog {
 public:
-	explicit Hog(std::size_t limit, std::size_t floor = 0)
+	explicit Hog(std::size_t limit, std::size_t floor = 0,
+		     Fill fill = Fill::incompressible)
 	{
 		pid_ = ::fork();
 		if (pid_ != 0)
@@ -80,7 +89,8 @@ public:
 				x ^= x << 13;
 				x ^= x >> 7;
 				x ^= x << 17;
-				p[i] = x;
+				if (fill == Fill::incompressible || i % 512 == 0)
+					p[i] = x;
 			}
 			::usleep(2000);
 		}
