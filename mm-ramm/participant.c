@@ -368,9 +368,14 @@ void __ramm_fill_purge(struct ramm_participant *p, int slot,
 		return;
 	}
 	if (extend) {
-		/* A held unread purge record of this range: one record. */
+		/*
+		 * A held unread purge record of this range: one record.  It
+		 * takes the next sequence number, as news does: readers skip
+		 * a held slot, so later records may have been read meanwhile.
+		 */
 		u64 rec_end = max_t(u64, s->rec.start + s->rec.len, end);
 
+		s->rec.seq = p->next_seq++;
 		s->rec.start = min_t(u64, s->rec.start, start);
 		s->rec.len = rec_end - s->rec.start;
 		s->rec.amount += pages << PAGE_SHIFT;

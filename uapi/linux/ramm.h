@@ -151,7 +151,9 @@ struct ramm_register {
 
 /**
  * struct ramm_request - one record of a participant's queue
- * @seq:         sequence number, per participant, from 1.
+ * @seq:         sequence number, per participant, from 1; records are
+ *               read in increasing order (a purge record that grew while
+ *               unread takes a new one).
  * @start:       the range: first byte (page aligned) ...
  * @len:         ... and its length in bytes.
  * @price:       the range's price when the record was made.
