@@ -158,7 +158,9 @@ static void ramm_verdict(struct ramm_participant *p, struct ramm_slot *s,
 /*
  * Judge one ask, a copy of which is in @ask: its slot @i cannot change
  * under us except for ->unread (krammmd alone judges, and unregistering
- * needs the mutex we hold).  With p->mm's mmap_lock held for reading.
+ * needs the mutex we hold).  With p->mm's mmap_lock held for reading, and
+ * p->purging held, so that no purge is half done: pages it zapped but has
+ * not yet charged to the ask would pass for the owner's answer.
  */
 static void ramm_judge_ask(struct ramm_participant *p, unsigned int i,
 			   const struct ramm_slot *ask, u64 now)
@@ -194,12 +196,7 @@ static void ramm_judge_ask(struct ramm_participant *p, unsigned int i,
 		goto free;
 	}
 
-	/*
-	 * Discardable and not given back in time: take what is missing.  If
-	 * direct reclaim is purging this participant, judge on the next pass.
-	 */
-	if (test_and_set_bit_lock(0, &p->purging))
-		return;
+	/* Discardable and not given back in time: take what is missing. */
 	ramm_verdict(p, s, released ? RAMM_LATE : RAMM_IGNORED, released, now);
 	purged = 0;
 	zapped_end = start;
@@ -220,7 +217,6 @@ static void ramm_judge_ask(struct ramm_participant *p, unsigned int i,
 				.flags = ask->rec.ramm_flags,
 			  }, purged, ask->rec.detected_ns);
 	spin_unlock(&p->lock);
-	clear_bit_unlock(0, &p->purging);
 	return;
 free:
 	spin_lock(&p->lock);
@@ -228,13 +224,32 @@ free:
 	spin_unlock(&p->lock);
 }
 
-/* Judge @p's asks that are due, or all of them if it asked for a check. */
+/*
+ * Judge @p's asks that are due, or all of them if it asked for a check.
+ * While direct reclaim or the OOM notifier is purging @p, judge on the
+ * next pass (the purger wakes krammmd when it is done).
+ */
 static void ramm_judge(struct ramm_participant *p, u64 now)
 {
 	u64 grace = (u64)READ_ONCE(ramm_tun.deadline_ms) * NSEC_PER_MSEC;
-	bool check, locked = false;
+	bool check, due = false;
 	unsigned int i;
 
+	spin_lock(&p->lock);
+	check = p->check;
+	for (i = 0; i < p->nr_slots && !due; i++) {
+		struct ramm_slot *s = &p->slots[i];
+
+		due = s->state == RAMM_SLOT_ASK &&
+		      (check || now >= s->rec.deadline_ns +
+					(s->overdue ? grace : 0));
+	}
+	spin_unlock(&p->lock);
+	if (!due || !mmget_not_zero(p->mm))
+		return;
+	mmap_read_lock(p->mm);
+	if (test_and_set_bit_lock(0, &p->purging))
+		goto unlock;
 	spin_lock(&p->lock);
 	check = p->check;
 	p->check = false;
@@ -251,18 +266,12 @@ static void ramm_judge(struct ramm_participant *p, u64 now)
 		if (!check &&
 		    now < ask.rec.deadline_ns + (ask.overdue ? grace : 0))
 			continue;
-		if (!locked) {
-			if (!mmget_not_zero(p->mm))
-				return;
-			mmap_read_lock(p->mm);
-			locked = true;
-		}
 		ramm_judge_ask(p, i, &ask, now);
 	}
-	if (locked) {
-		mmap_read_unlock(p->mm);
-		mmput_async(p->mm);
-	}
+	clear_bit_unlock(0, &p->purging);
+unlock:
+	mmap_read_unlock(p->mm);
+	mmput_async(p->mm);
 }
 
 /* Nanoseconds until the earliest deadline of @p, or U64_MAX. */
