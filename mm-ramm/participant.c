@@ -337,6 +337,31 @@ int __ramm_reserve_slot(struct ramm_participant *p, unsigned long start,
 }
 
 /**
+ * __ramm_note_purged - charge pages the kernel dropped to overlapping asks
+ * @p:     the participant, p->lock held
+ * @slot:  a slot not to charge (the one becoming the purge record), or -1
+ * @start: first byte of the range that was zapped ...
+ * @end:   ... and its end
+ * @pages: pages dropped
+ *
+ * What the kernel dropped is not the owner's answer to an ask.
+ */
+void __ramm_note_purged(struct ramm_participant *p, int slot,
+			unsigned long start, unsigned long end, u64 pages)
+{
+	unsigned int i;
+
+	lockdep_assert_held(&p->lock);
+	for (i = 0; i < p->nr_slots; i++) {
+		struct ramm_slot *a = &p->slots[i];
+
+		if (i != slot && a->state == RAMM_SLOT_ASK &&
+		    ramm_overlap(a->rec.start, a->rec.len, start, end - start))
+			a->purged_pages += pages;
+	}
+}
+
+/**
  * __ramm_fill_purge - write the purge record into a slot
  * @p:           the participant, p->lock held
  * @slot:        a slot from __ramm_reserve_slot() or an ask being converted
@@ -352,17 +377,8 @@ void __ramm_fill_purge(struct ramm_participant *p, int slot,
 {
 	struct ramm_slot *s = &p->slots[slot];
 	bool extend = s->unread && s->rec.reason == RAMM_REASON_PURGED;
-	unsigned int i;
 
-	lockdep_assert_held(&p->lock);
-	/* What the kernel dropped is not the owner's answer to an ask. */
-	for (i = 0; i < p->nr_slots; i++) {
-		struct ramm_slot *a = &p->slots[i];
-
-		if (i != slot && a->state == RAMM_SLOT_ASK &&
-		    ramm_overlap(a->rec.start, a->rec.len, start, end - start))
-			a->purged_pages += pages;
-	}
+	__ramm_note_purged(p, slot, start, end, pages);
 	if (p->dead) {
 		memset(s, 0, sizeof(*s));
 		return;

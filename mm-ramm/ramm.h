@@ -108,6 +108,8 @@ bool ramm_queue_ask(struct ramm_participant *p, unsigned long start,
 		    u64 held, u64 detected_ns);
 int __ramm_reserve_slot(struct ramm_participant *p, unsigned long start,
 			unsigned long end);
+void __ramm_note_purged(struct ramm_participant *p, int slot,
+			unsigned long start, unsigned long end, u64 pages);
 void __ramm_fill_purge(struct ramm_participant *p, int slot,
 		       unsigned long start, unsigned long end,
 		       struct ramm_price price, u64 pages, u64 detected_ns);
@@ -159,6 +161,7 @@ void ramm_arm_ahead(void);
 int ramm_krammmd_start(void);
 
 /* reclaim.c */
+int ramm_reclaim_init(void);
 struct ramm_usage {
 	u64 resident;	/* pages in RAM */
 	u64 swapped;	/* pages in swap */
@@ -189,6 +192,7 @@ enum ramm_counter {
 	RAMM_PAGES_RELEASED,
 	RAMM_PAGES_PURGED_KRAMMMD,
 	RAMM_PAGES_PURGED_DIRECT,
+	RAMM_PAGES_PURGED_OOM,
 	RAMM_ANSWERED_COUNT,
 	RAMM_LATE_COUNT,
 	RAMM_IGNORED_COUNT,

@@ -24,6 +24,13 @@
  *
  * Allocations that may fail (__GFP_NORETRY, costly orders such as THP or
  * a balloon) are served by asking, never by purging.
+ *
+ * Before the OOM killer chooses a victim, its notifier chain calls
+ * ramm_oom_notify(), which purges all of participants' discardable memory,
+ * whatever its price, cheapest first: no process is OOM-killed while
+ * memory it offered is still resident.  That is the incentive to offer
+ * memory.  There, a full queue does not stop a purge: it is counted as an
+ * overflow, and the owner's purged_bytes still shows it.
  */
 
 #define pr_fmt(fmt) "ramm: " fmt
@@ -31,6 +38,7 @@
 #include <linux/mm.h>
 #include <linux/huge_mm.h>
 #include <linux/mmu_notifier.h>
+#include <linux/oom.h>
 #include <linux/pagewalk.h>
 #include <linux/rculist.h>
 #include <linux/sched/mm.h>
@@ -268,8 +276,12 @@ static bool ramm_pick_next(const struct ramm_pick *after, bool last_resort,
 	return best->p;
 }
 
-/* Purge up to @pages of the picked range; returns the pages freed. */
-static u64 ramm_purge_pick(struct ramm_pick *pick, u64 pages, u64 detected)
+/*
+ * Purge up to @pages of the picked range; returns the pages freed.  With
+ * @oom, also when its owner's queue has no room for the record.
+ */
+static u64 ramm_purge_pick(struct ramm_pick *pick, u64 pages, u64 detected,
+			   bool oom)
 {
 	struct ramm_participant *p = pick->p;
 	struct mm_struct *mm = p->mm;
@@ -294,16 +306,21 @@ static u64 ramm_purge_pick(struct ramm_pick *pick, u64 pages, u64 detected)
 	if (slot < 0) {
 		ramm_count(RAMM_QUEUE_OVERFLOWS, 1);
 		ramm_credit_count(p, 0, 0, 1);
-		goto out;
+		if (!oom)
+			goto out;
 	}
 	freed = ramm_zap(mm, vma->vm_start, vma->vm_end, pages, true,
 			 &zapped_end);
 	spin_lock(&p->lock);
-	__ramm_fill_purge(p, slot, vma->vm_start, zapped_end, price, freed,
-			  detected);
+	if (slot >= 0)
+		__ramm_fill_purge(p, slot, vma->vm_start, zapped_end, price,
+				  freed, detected);
+	else
+		__ramm_note_purged(p, -1, vma->vm_start, zapped_end, freed);
 	spin_unlock(&p->lock);
 	if (freed) {
-		ramm_count(RAMM_PAGES_PURGED_DIRECT, freed);
+		ramm_count(oom ? RAMM_PAGES_PURGED_OOM :
+				 RAMM_PAGES_PURGED_DIRECT, freed);
 		ramm_credit_count(p, 0, freed << PAGE_SHIFT, 0);
 		trace_ramm_purge(pid_nr(p->pid), vma->vm_start,
 				 zapped_end - vma->vm_start,
@@ -335,7 +352,7 @@ unsigned long __ramm_direct_reclaim(gfp_t gfp_mask, int order,
 	while (freed < nr_to_reclaim && !fatal_signal_pending(current) &&
 	       ramm_pick_next(&after, last_resort, &pick)) {
 		freed += ramm_purge_pick(&pick, nr_to_reclaim - freed,
-					 detected);
+					 detected, false);
 		after = pick;
 		ramm_pick_release(&pick);
 	}
@@ -345,4 +362,46 @@ unsigned long __ramm_direct_reclaim(gfp_t gfp_mask, int order,
 	trace_ramm_direct_reclaim(order, gfp_mask, nr_to_reclaim, freed,
 				  last_resort);
 	return freed;
+}
+
+/* out_of_memory()'s notifier: see the comment at the top. */
+static int ramm_oom_notify(struct notifier_block *nb, unsigned long unused,
+			   void *arg)
+{
+	unsigned long *oom_freed = arg, freed = 0;
+	struct ramm_pick after, pick;
+	u64 detected = ktime_get_ns();
+	int above;
+
+	if (!static_branch_unlikely(&ramm_in_use) ||
+	    !READ_ONCE(ramm_tun.enabled) || !atomic_read(&ramm_nr_participants))
+		return NOTIFY_OK;
+	/* Below the reserve price first, then the rest: cheapest first. */
+	for (above = 0; above <= 1; above++) {
+		memset(&after, 0, sizeof(after));
+		while (!fatal_signal_pending(current) &&
+		       ramm_pick_next(&after, above, &pick)) {
+			freed += ramm_purge_pick(&pick, U64_MAX, detected, true);
+			after = pick;
+			ramm_pick_release(&pick);
+		}
+	}
+	if (freed)
+		ramm_wake_krammmd(RAMM_WAKE_PRESSURE);	/* deliver the records */
+	*oom_freed += freed;
+	return NOTIFY_OK;
+}
+
+static struct notifier_block ramm_oom_nb = {
+	.notifier_call = ramm_oom_notify,
+};
+
+/**
+ * ramm_reclaim_init - hook RAMM into the OOM killer (at boot)
+ *
+ * Return: 0, or the error of register_oom_notifier().
+ */
+int ramm_reclaim_init(void)
+{
+	return register_oom_notifier(&ramm_oom_nb);
 }

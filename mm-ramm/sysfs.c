@@ -33,6 +33,7 @@
  * participants is the number registered now.  Counters (read-only, since
  * boot): wakes, wakes_ahead, requests,
  * pages_asked, pages_released, pages_purged_krammmd, pages_purged_direct,
+ * pages_purged_oom,
  * answered, late, ignored, signals_sent, signals_skipped, queue_overflows.
  */
 
@@ -156,6 +157,7 @@ RAMM_COUNTER(pages_asked, RAMM_PAGES_ASKED);
 RAMM_COUNTER(pages_released, RAMM_PAGES_RELEASED);
 RAMM_COUNTER(pages_purged_krammmd, RAMM_PAGES_PURGED_KRAMMMD);
 RAMM_COUNTER(pages_purged_direct, RAMM_PAGES_PURGED_DIRECT);
+RAMM_COUNTER(pages_purged_oom, RAMM_PAGES_PURGED_OOM);
 RAMM_COUNTER(answered, RAMM_ANSWERED_COUNT);
 RAMM_COUNTER(late, RAMM_LATE_COUNT);
 RAMM_COUNTER(ignored, RAMM_IGNORED_COUNT);
@@ -180,6 +182,7 @@ static struct attribute *ramm_attrs[] = {
 	&ramm_pages_released_attr.attr,
 	&ramm_pages_purged_krammmd_attr.attr,
 	&ramm_pages_purged_direct_attr.attr,
+	&ramm_pages_purged_oom_attr.attr,
 	&ramm_answered_attr.attr,
 	&ramm_late_attr.attr,
 	&ramm_ignored_attr.attr,
@@ -207,6 +210,9 @@ static int __init ramm_init(void)
 	if (error)
 		goto put;
 	error = ramm_krammmd_start();
+	if (error)
+		goto put;
+	error = ramm_reclaim_init();
 	if (error)
 		goto put;
 	return 0;

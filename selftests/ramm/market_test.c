@@ -1040,6 +1040,91 @@ TEST_F_TIMEOUT(market, signal_zero_fd_only, TIMEOUT_S)
 }
 
 /*
+ * Offering memory protects the offerer: two processes hold as much memory
+ * each, one of it offered (discardable, registered, never reading, with a
+ * queue of one record, so that neither asks nor direct reclaim can purge
+ * much of it), the other plain.  A hog the OOM killer may not take needs
+ * more than the offered memory frees.  Before the OOM killer chooses,
+ * RAMM drops all of the offered memory, so the victim is the other one,
+ * and the offerer lives on with its data zeroed, never corrupt.
+ */
+TEST_F_TIMEOUT(market, oom_spares_the_offerer, TIMEOUT_S)
+{
+	static const char *const names[] = { "offers", "holds" };
+	__u64 ma = mk_meminfo("MemAvailable"), len, free0, oom0, oom1;
+	struct mk_hog_spec h = {
+		.step = 4 * MK_MIB,
+		.prng = true,
+		.max_ms = 90000,
+		.hold = true,
+	};
+	struct mk_part parts[2];
+	struct mk_hog_report hr;
+	struct mk_child *hog;
+	bool reported;
+	char how[48];
+
+	if (ramm_skip(_metadata, &self->env))
+		return;
+	ASSERT_EQ(0, ramm_sysfs_write("queue_len", "1\n"));
+	len = mk_page_align(ma / 4);
+	memset(parts, 0, sizeof(parts));
+	parts[0].spec = (struct mk_part_spec){
+		.tag = 95, .nr_ranges = 1,
+		.r = { { len, 100, DISCARDABLE } },
+		.reg = true, .signal = 0, .behaviour = MK_NO_READ,
+	};
+	parts[1].spec = (struct mk_part_spec){
+		.tag = 96, .nr_ranges = 1,
+		.r = { { len, 0, 0 } },
+		.handle = MK_SIG_USR1 | MK_SIG_USR2,
+		.behaviour = MK_NO_READ,
+	};
+	start_parts(_metadata, self, parts, names, 2);
+
+	/*
+	 * What is free and the offered memory are not enough; without the
+	 * plain process's memory as well, the hog cannot finish.
+	 */
+	free0 = mk_meminfo("MemFree");
+	h.target = mk_page_align(free0 + len + len / 2);
+	oom0 = counter(_metadata, "pages_purged_oom");
+	hog = mk_hog_start(&self->kids, &h, -1000);
+	ASSERT_NE(NULL, hog);
+	reported = !mk_hog_wait(hog, &hr, left_ms(self, h.max_ms + 30000));
+	oom1 = counter(_metadata, "pages_purged_oom");
+	log_hog(_metadata, hog, reported, &hr, h.target);
+	TH_LOG("pages_purged_oom %llu -> %llu",
+	       (unsigned long long)oom0, (unsigned long long)oom1);
+	collect(_metadata, self, &parts[0], false);
+	log_part(_metadata, &parts[0]);
+	mk_hog_release(hog, left_ms(self, 30000));
+	collect(_metadata, self, &parts[1], false);
+
+	ASSERT_TRUE(reported && hr.why == MK_HOG_TARGET) {
+		TH_LOG("the hog did not get its memory: %s",
+		       mk_how(hog, how, sizeof(how)));
+	}
+	ASSERT_FALSE(mk_killed(parts[0].c)) {
+		TH_LOG("the process that offered its memory was OOM killed");
+	}
+	ASSERT_TRUE(parts[0].reported && mk_exited_ok(parts[0].c)) {
+		TH_LOG("offers: %s", mk_how(parts[0].c, how, sizeof(how)));
+	}
+	ASSERT_TRUE(mk_killed(parts[1].c)) {
+		TH_LOG("holds was not the OOM victim: %s",
+		       mk_how(parts[1].c, how, sizeof(how)));
+	}
+	ASSERT_LT(oom0, oom1) {
+		TH_LOG("nothing was purged at the OOM killer's door");
+	}
+	ASSERT_EQ(0, parts[0].rep.rr[0].corrupt);
+	ASSERT_LT(0, parts[0].rep.stats.purged_bytes);
+	/* It never read its queue: what the kernel dropped is no answer. */
+	ASSERT_EQ(0, parts[0].rep.stats.answered);
+}
+
+/*
  * Participants go while asks are pending and their queues are full: one
  * exits, one execs, one unregisters.  Nothing breaks, their records are
  * dropped, the participants counter falls back, and the one that stayed

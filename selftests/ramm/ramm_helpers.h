@@ -575,6 +575,7 @@ static const char *const ramm_tunables[] __attribute__((unused)) = {
 static const char *const ramm_counters[] __attribute__((unused)) = {
 	"participants", "wakes", "wakes_ahead", "requests", "pages_asked",
 	"pages_released", "pages_purged_krammmd", "pages_purged_direct",
+	"pages_purged_oom",
 	"answered", "late", "ignored", "signals_sent", "signals_skipped",
 	"queue_overflows", "selections", "select_ns",
 };
