@@ -90,12 +90,6 @@ void ramm_wake_krammmd(enum ramm_wake_why why)
 	wake_up_interruptible(&ramm_krammmd_wait);
 }
 
-static bool ramm_market_open(void)
-{
-	return READ_ONCE(ramm_tun.enabled) &&
-	       atomic_read(&ramm_nr_participants);
-}
-
 void __ramm_wakeup_kswapd(void)
 {
 	if (ramm_market_open())

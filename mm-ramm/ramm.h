@@ -207,6 +207,13 @@ enum ramm_counter {
 extern atomic_long_t ramm_counters[RAMM_NR_COUNTERS];
 extern atomic_t ramm_nr_participants;
 
+/* Enabled, and somebody to ask or purge. */
+static inline bool ramm_market_open(void)
+{
+	return READ_ONCE(ramm_tun.enabled) &&
+	       atomic_read(&ramm_nr_participants);
+}
+
 static inline void ramm_count(enum ramm_counter c, long n)
 {
 	atomic_long_add(n, &ramm_counters[c]);

@@ -333,29 +333,39 @@ unlock:
 	return freed;
 }
 
+/*
+ * Purge up to @pages of the ranges priced at or above the reserve price
+ * (@above) or below it, cheapest first; returns the pages freed.
+ */
+static u64 ramm_purge_cheapest(bool above, u64 pages, u64 detected, bool oom)
+{
+	struct ramm_pick after = {}, pick;	/* after: the cursor */
+	u64 freed = 0;
+
+	while (freed < pages && !fatal_signal_pending(current) &&
+	       ramm_pick_next(&after, above, &pick)) {
+		freed += ramm_purge_pick(&pick, pages - freed, detected, oom);
+		after = pick;
+		ramm_pick_release(&pick);
+	}
+	return freed;
+}
+
 unsigned long __ramm_direct_reclaim(gfp_t gfp_mask, int order,
 				    unsigned long nr_to_reclaim,
 				    bool last_resort)
 {
-	struct ramm_pick after = {}, pick;	/* after: the cursor */
-	unsigned long freed = 0;
-	u64 detected;
+	unsigned long freed;
 
-	if (!READ_ONCE(ramm_tun.enabled) || !atomic_read(&ramm_nr_participants))
+	if (!ramm_market_open())
 		return 0;
 	ramm_wake_krammmd(last_resort ? RAMM_WAKE_ESCALATE :
 					 RAMM_WAKE_PRESSURE);
 	if (gfp_mask & __GFP_NORETRY || order > PAGE_ALLOC_COSTLY_ORDER)
 		return 0;
 
-	detected = ktime_get_ns();
-	while (freed < nr_to_reclaim && !fatal_signal_pending(current) &&
-	       ramm_pick_next(&after, last_resort, &pick)) {
-		freed += ramm_purge_pick(&pick, nr_to_reclaim - freed,
-					 detected, false);
-		after = pick;
-		ramm_pick_release(&pick);
-	}
+	freed = ramm_purge_cheapest(last_resort, nr_to_reclaim,
+				    ktime_get_ns(), false);
 	if (freed)
 		/* deliver the purge records */
 		ramm_wake_krammmd(RAMM_WAKE_PRESSURE);
@@ -368,24 +378,14 @@ unsigned long __ramm_direct_reclaim(gfp_t gfp_mask, int order,
 static int ramm_oom_notify(struct notifier_block *nb, unsigned long unused,
 			   void *arg)
 {
-	unsigned long *oom_freed = arg, freed = 0;
-	struct ramm_pick after, pick;
+	unsigned long *oom_freed = arg, freed;
 	u64 detected = ktime_get_ns();
-	int above;
 
-	if (!static_branch_unlikely(&ramm_in_use) ||
-	    !READ_ONCE(ramm_tun.enabled) || !atomic_read(&ramm_nr_participants))
+	if (!static_branch_unlikely(&ramm_in_use) || !ramm_market_open())
 		return NOTIFY_OK;
 	/* Below the reserve price first, then the rest: cheapest first. */
-	for (above = 0; above <= 1; above++) {
-		memset(&after, 0, sizeof(after));
-		while (!fatal_signal_pending(current) &&
-		       ramm_pick_next(&after, above, &pick)) {
-			freed += ramm_purge_pick(&pick, U64_MAX, detected, true);
-			after = pick;
-			ramm_pick_release(&pick);
-		}
-	}
+	freed = ramm_purge_cheapest(false, U64_MAX, detected, true);
+	freed += ramm_purge_cheapest(true, U64_MAX, detected, true);
 	if (freed)
 		ramm_wake_krammmd(RAMM_WAKE_PRESSURE);	/* deliver the records */
 	*oom_freed += freed;
