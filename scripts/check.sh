@@ -133,14 +133,19 @@ guest_tests() {
 	if grep -q '^SKIP guest:' "$results"; then
 		record FAIL "guest:no-test-skipped-on-the-RAMM-kernel"
 	fi
-	# What each failed test said, from its start to its verdict.
-	local suite name
-	sed -n 's/^FAIL guest:\([^:]*\):\(.*\)/\1 \2/p' "$results" |
-	while read -r suite name; do
-		echo "--- guest:$suite:$name failed; its lines from $console ---"
-		failed_test_lines "$console" "$suite" "$name" | tail -n 40
-	done >>"$diag"
+	failed_tests_said "$results" guest: "$console" >>"$diag"
 	return 0
+}
+
+# failed_tests_said RESULTS PREFIX CONSOLE: for each "FAIL PREFIXsuite:name"
+# line of RESULTS, what that test printed (failed_test_lines).
+failed_tests_said() {
+	local suite name
+	sed -n "s/^FAIL $2\([^:]*\):\(.*\)/\1 \2/p" "$1" |
+	while read -r suite name; do
+		echo "--- $2$suite:$name failed; its lines from $3 ---"
+		failed_test_lines "$3" "$suite" "$name" | tail -n 40
+	done
 }
 
 # failed_test_lines CONSOLE SUITE NAME: what test NAME of SUITE printed,
@@ -185,11 +190,7 @@ noramm_guest() {
 	else
 		record FAIL "$probe (see $console)"
 		record FAIL "$fallback (see $console)"
-		sed -n 's/^FAIL \([^:]*\):\(.*\)/\1 \2/p' "$res" |
-		while read -r suite name; do
-			echo "--- CONFIG_RAMM=n guest: $suite:$name failed; its lines from $console ---"
-			failed_test_lines "$console" "$suite" "$name" | tail -n 40
-		done >>"$diag"
+		failed_tests_said "$res" "" "$console" >>"$diag"
 	fi
 }
 
