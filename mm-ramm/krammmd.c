@@ -380,9 +380,9 @@ struct ramm_candidate {
 
 /*
  * The first askable range after @after in ranking order.  A scan of the
- * participants' VMAs that allocates nothing: krammmd runs when memory is
- * short, and asking must not depend on getting any.  A pass needs one scan
- * per range it asks, usually a few.
+ * participants' priced VMAs (mm->ramm_priced) that allocates nothing:
+ * krammmd runs when memory is short, and asking must not depend on getting
+ * any.  A pass needs one scan per range it asks, usually a few.
  */
 static bool ramm_next_candidate(const struct ramm_key *after,
 				bool above_reserve, struct ramm_candidate *best)
@@ -399,36 +399,31 @@ static bool ramm_next_candidate(const struct ramm_key *after,
 		if (!mmget_not_zero(p->mm))
 			continue;
 		mmap_read_lock(p->mm);
-		{
-			VMA_ITERATOR(vmi, p->mm, 0);
+		list_for_each_entry(vma, &p->mm->ramm_priced, ramm_link) {
+			u64 price = vma->ramm_price.price;
+			struct ramm_key key;
 
-			for_each_vma(vmi, vma) {
-				u64 price = vma->ramm_price.price;
-				struct ramm_key key;
-
-				/*
-				 * No anon_vma: never faulted, nothing to
-				 * give.  Skipping it keeps a pass from
-				 * visiting every untouched range in turn.
-				 */
-				if (!ramm_vma_priced(vma) ||
-				    !ramm_vma_priceable(vma) || !vma->anon_vma)
-					continue;
-				if (price >= reserve && !above_reserve)
-					continue;
-				key.eff = ramm_effective_price(price, p->credit);
-				key.id = p->id;
-				key.start = vma->vm_start;
-				if (!ramm_key_before(after, &key) ||
-				    !ramm_key_before(&key, &best->key))
-					continue;
-				*best = (struct ramm_candidate) {
-					.key = key,
-					.p = p,
-					.end = vma->vm_end,
-					.price = vma->ramm_price,
-				};
-			}
+			/*
+			 * No anon_vma: never faulted, nothing to give.
+			 * Skipping it keeps a pass from visiting every
+			 * untouched range in turn.
+			 */
+			if (!ramm_vma_priceable(vma) || !vma->anon_vma)
+				continue;
+			if (price >= reserve && !above_reserve)
+				continue;
+			key.eff = ramm_effective_price(price, p->credit);
+			key.id = p->id;
+			key.start = vma->vm_start;
+			if (!ramm_key_before(after, &key) ||
+			    !ramm_key_before(&key, &best->key))
+				continue;
+			*best = (struct ramm_candidate) {
+				.key = key,
+				.p = p,
+				.end = vma->vm_end,
+				.price = vma->ramm_price,
+			};
 		}
 		mmap_read_unlock(p->mm);
 		mmput_async(p->mm);
@@ -483,7 +478,7 @@ static u64 ramm_ask(long shortfall, bool escalate, u64 now)
 		shortfall -= pages;
 		asked += pages;
 		after = c.key;
-		/* Each search walks every participant's VMAs. */
+		/* Each search walks every participant's priced VMAs. */
 		cond_resched();
 	}
 	return asked;

@@ -80,6 +80,27 @@ static int ramm_check_range(struct mm_struct *mm, unsigned long start,
 	return priceable ? 0 : -EINVAL;
 }
 
+/* Change @vma's price, keeping mm->ramm_priced to the priced VMAs. */
+static void ramm_vma_reprice(struct vm_area_struct *vma,
+			     struct ramm_price price)
+{
+	if (!ramm_vma_priced(vma) && price.price)
+		list_add(&vma->ramm_link, &vma->vm_mm->ramm_priced);
+	else if (ramm_vma_priced(vma) && !price.price)
+		list_del_init(&vma->ramm_link);
+	vma->ramm_price = price;
+}
+
+/* See ramm_vmas_detached() in <linux/ramm.h>; mmap_lock held for writing. */
+void __ramm_vmas_detached(struct maple_tree *mt)
+{
+	MA_STATE(mas, mt, 0, 0);
+	struct vm_area_struct *vma;
+
+	mas_for_each(&mas, vma, ULONG_MAX)
+		ramm_vma_unlink(vma);
+}
+
 /*
  * Give [start, end), which lies within @vma, the price @price, merging it
  * with a neighbour that has the same price or splitting @vma.  The
@@ -123,7 +144,7 @@ static int ramm_update_vma(struct vm_area_struct *vma,
 		if (error)
 			return error;
 	}
-	vma->ramm_price = price;
+	ramm_vma_reprice(vma, price);
 	return 0;
 }
 
@@ -240,15 +261,21 @@ static void __ramm_mm_stats(struct mm_struct *mm, struct ramm_stats *stats)
 	memset(stats, 0, sizeof(*stats));
 	if (!static_branch_unlikely(&ramm_in_use))
 		return;
-	for_each_vma(vmi, vma) {
+	list_for_each_entry(vma, &mm->ramm_priced, ramm_link) {
 		u64 size = vma->vm_end - vma->vm_start;
 
-		if (!ramm_vma_priced(vma))
-			continue;
 		stats->priced_ranges++;
 		stats->priced_bytes += size;
 		if (vma->ramm_price.flags & RAMM_DISCARDABLE)
 			stats->discardable_bytes += size;
+	}
+	if (IS_ENABLED(CONFIG_DEBUG_VM)) {
+		/* The list must hold exactly the priced VMAs of the tree. */
+		u64 priced = 0;
+
+		for_each_vma(vmi, vma)
+			priced += ramm_vma_priced(vma);
+		VM_WARN_ON_ONCE(priced != stats->priced_ranges);
 	}
 }
 

@@ -240,9 +240,8 @@ static bool ramm_pick_next(const struct ramm_pick *after, bool last_resort,
 			continue;
 		}
 		if (mmap_read_trylock(p->mm)) {
-			VMA_ITERATOR(vmi, p->mm, 0);
-
-			for_each_vma(vmi, vma) {
+			list_for_each_entry(vma, &p->mm->ramm_priced,
+					    ramm_link) {
 				u64 price = vma->ramm_price.price;
 				bool above = price >= reserve;
 				struct ramm_key key;

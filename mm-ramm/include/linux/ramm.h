@@ -47,6 +47,51 @@ unsigned long __ramm_direct_reclaim(gfp_t gfp_mask, int order,
 static inline void ramm_mm_init(struct mm_struct *mm)
 {
 	mm->ramm_participant = NULL;
+	INIT_LIST_HEAD(&mm->ramm_priced);
+}
+
+/*
+ * Each mm keeps its priced VMAs on mm->ramm_priced, so that krammmd and
+ * direct reclaim search priced memory only, however many other VMAs the
+ * process has.  A VMA joins the list when it is priced or copied from a
+ * priced VMA, and leaves it when it is unpriced, unmapped or freed; all
+ * under mmap_lock held for writing.  ramm_link is meaningful only while
+ * the VMA is priced: vm_area_alloc() leaves it zeroed.
+ */
+
+/* vm_area_dup(): a split, mremap or fork copy of a priced VMA. */
+static inline void ramm_vma_dup(struct vm_area_struct *orig,
+				struct vm_area_struct *new)
+{
+	if (static_branch_unlikely(&ramm_in_use) && ramm_vma_priced(orig))
+		list_add(&new->ramm_link, &orig->vm_mm->ramm_priced);
+}
+
+/* dup_mmap(): the copy now belongs to the child's mm. */
+static inline void ramm_vma_moved(struct vm_area_struct *vma)
+{
+	if (static_branch_unlikely(&ramm_in_use) && ramm_vma_priced(vma))
+		list_move(&vma->ramm_link, &vma->vm_mm->ramm_priced);
+}
+
+/* vm_area_free(), and unmapping: may be called twice for one VMA. */
+static inline void ramm_vma_unlink(struct vm_area_struct *vma)
+{
+	if (static_branch_unlikely(&ramm_in_use) && ramm_vma_priced(vma))
+		list_del_init(&vma->ramm_link);
+}
+
+void __ramm_vmas_detached(struct maple_tree *mt);
+
+/*
+ * do_mas_align_munmap(): the VMAs in @mt have left the address space.
+ * They are freed only after mmap_lock may have been downgraded, when
+ * krammmd may be walking the list, so they leave it now.
+ */
+static inline void ramm_vmas_detached(struct maple_tree *mt)
+{
+	if (static_branch_unlikely(&ramm_in_use))
+		__ramm_vmas_detached(mt);
 }
 
 /* __mmput(): the address space is going away; so is its registration. */
@@ -141,6 +186,23 @@ static inline void ramm_task_credit(struct seq_file *m,
 }
 
 static inline void ramm_mm_init(struct mm_struct *mm)
+{
+}
+
+static inline void ramm_vma_dup(struct vm_area_struct *orig,
+				struct vm_area_struct *new)
+{
+}
+
+static inline void ramm_vma_moved(struct vm_area_struct *vma)
+{
+}
+
+static inline void ramm_vma_unlink(struct vm_area_struct *vma)
+{
+}
+
+static inline void ramm_vmas_detached(struct maple_tree *mt)
 {
 }
 
