@@ -392,8 +392,13 @@ static void op_fork(struct stress_thread *t)
 		return;
 	}
 	if (pid == 0) {
+		struct ramm_stats st;
+
 		if (m)
 			touch(t, m, 8);
+		/* A DEBUG_VM kernel checks the copied price list here. */
+		if (ramm_get_stats(&st))
+			_exit(3);
 		if (rnd(t) & 1) {
 			if (ramm_register_default() && errno != ENOMEM)
 				_exit(1);

@@ -480,6 +480,130 @@ TEST_F(vma, smaps_matches_get_price)
 	ASSERT_EQ(3, priced);
 }
 
+/* The priced totals of /proc/self/smaps: what GET_STATS must report. */
+static int smaps_priced_totals(struct ramm_stats *st)
+{
+	static struct smaps_vma vmas[1024];
+	int n, i;
+
+	memset(st, 0, sizeof(*st));
+	n = smaps_read_all(vmas, 1024);
+	if (n < 0 || n == 1024)
+		return -1;
+	for (i = 0; i < n; i++) {
+		__u64 size = vmas[i].end - vmas[i].start;
+
+		if (!vmas[i].nr_price_lines)
+			continue;
+		st->priced_ranges++;
+		st->priced_bytes += size;
+		if (vmas[i].discardable)
+			st->discardable_bytes += size;
+	}
+	return 0;
+}
+
+/* 0 when GET_STATS and smaps agree; otherwise which total differs. */
+static int stats_match_smaps(void)
+{
+	struct ramm_stats st, want;
+
+	if (ramm_get_stats(&st) || smaps_priced_totals(&want))
+		return 1;
+	if (st.priced_ranges != want.priced_ranges)
+		return 2;
+	if (st.priced_bytes != want.priced_bytes)
+		return 3;
+	if (st.discardable_bytes != want.discardable_bytes)
+		return 4;
+	return 0;
+}
+
+#define ASSERT_STATS_MATCH_SMAPS(_step) do {				\
+	int _r = stats_match_smaps();					\
+									\
+	ASSERT_EQ(0, _r) {						\
+		TH_LOG("after %s: GET_STATS and smaps disagree (%d)",	\
+		       _step, _r);					\
+	}								\
+} while (0)
+
+/*
+ * GET_STATS sums the kernel's list of priced VMAs, smaps walks the VMA
+ * tree: after every kind of change to the address space, in the parent
+ * and in a forked child, they must agree.
+ */
+TEST_F(vma, stats_follow_every_vma_change)
+{
+	char *a, *b, *c, *moved, *plain;
+	int status, i;
+	pid_t pid;
+
+	if (ramm_skip(_metadata, &self->env))
+		return;
+	/* 64 unpriced VMAs besides the priced ones: the list must skip them. */
+	plain = ramm_map_plain(&self->maps, 128, RW);
+	ASSERT_NE(MAP_FAILED, plain);
+	for (i = 0; i < 128; i += 2)
+		ASSERT_EQ(0, mprotect(plain + i * page_size, page_size,
+				      PROT_READ));
+	a = ramm_map_priced(&self->maps, 8, RW, 100, 0);
+	ASSERT_NE(MAP_FAILED, a);
+	b = ramm_map_priced(&self->maps, 4, RW, 200, RAMM_DISCARDABLE);
+	ASSERT_NE(MAP_FAILED, b);
+	c = ramm_map_plain(&self->maps, 6, RW);
+	ASSERT_NE(MAP_FAILED, c);
+	memset(a, 1, 8 * page_size);
+	ASSERT_STATS_MATCH_SMAPS("mapping");
+
+	ASSERT_EQ(0, mprotect(a + 2 * page_size, 2 * page_size, PROT_READ));
+	ASSERT_STATS_MATCH_SMAPS("a split by mprotect");
+	ASSERT_EQ(0, mprotect(a + 2 * page_size, 2 * page_size, RW));
+	ASSERT_STATS_MATCH_SMAPS("a merged back by mprotect");
+
+	ASSERT_EQ(0, munmap(a + 6 * page_size, page_size));
+	ASSERT_STATS_MATCH_SMAPS("munmap of a page of a");
+
+	moved = mremap(a, 2 * page_size, 2 * page_size,
+		       MREMAP_MAYMOVE | MREMAP_FIXED, c + 2 * page_size);
+	ASSERT_EQ(c + 2 * page_size, moved);
+	ASSERT_STATS_MATCH_SMAPS("mremap of a piece of a over c");
+
+	ASSERT_EQ(0, ramm_set_price((unsigned long)c, 6 * page_size, 300, 0));
+	ASSERT_STATS_MATCH_SMAPS("pricing c, merging the moved piece");
+	ASSERT_EQ(0, ramm_set_price((unsigned long)b + page_size, page_size,
+				    0, 0));
+	ASSERT_STATS_MATCH_SMAPS("unpricing a page of b");
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int r = stats_match_smaps();
+
+		if (r)
+			_exit(10 + r);
+		if (munmap(b, 4 * page_size))
+			_exit(20);
+		r = stats_match_smaps();
+		if (r)
+			_exit(20 + r);
+		if (ramm_set_price((unsigned long)c, 6 * page_size, 0, 0))
+			_exit(30);
+		r = stats_match_smaps();
+		_exit(r ? 30 + r : 0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status)) {
+		TH_LOG("child: check %d failed (1x: at fork, 2x: munmap, 3x: unpricing)",
+		       WEXITSTATUS(status));
+	}
+	ASSERT_STATS_MATCH_SMAPS("the child's changes");
+
+	ASSERT_EQ(0, munmap(c, 6 * page_size));
+	ASSERT_STATS_MATCH_SMAPS("munmap of c");
+}
+
 int ramm_harness_main(int argc, char **argv);
 
 #define main ramm_harness_main
