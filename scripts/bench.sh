@@ -22,12 +22,14 @@ smoke=${RAMM_BENCH_SMOKE:-0}
 if ((smoke)); then
 	repeats=1 rounds=2 micro_scale=1 alloc_ops=200000
 	mem=256M scenario_args=${RAMM_BENCH_ARGS:-"--cache 32M --keeper 96M --plain 8M"}
-	scale_cases=("1000 10")
+	scale_cases=("1000 10" "1000 10 10000")
 	results=$BUILD/out/bench-smoke
 else
 	repeats=${RAMM_BENCH_REPEATS:-5} rounds=20 micro_scale=4 alloc_ops=4000000
 	mem=512M scenario_args=${RAMM_BENCH_ARGS:-"--cache 128M --keeper 192M --plain 32M"}
-	scale_cases=("1000 10" "10000 10" "100000 10" "1000 100" "10000 100" "100000 100")
+	# "ranges processes [unpriced VMAs]"
+	scale_cases=("1000 10" "10000 10" "100000 10" "1000 100" "10000 100" "100000 100"
+		"1000 10 100000")
 	results=$RAMM_TOP/bench
 fi
 raw=$BUILD/out/bench-raw
@@ -84,8 +86,8 @@ step "3. the hook sites in vmlinux: NOPs until a price is set" hook_sites
 
 scale_cmds=()
 for c in "${scale_cases[@]}"; do
-	read -r n p <<<"$c"
-	scale_cmds+=("ramm-scale --ranges $n --procs $p --json /tmp/out/scale-$n-$p.json")
+	read -r n p u <<<"$c"
+	scale_cmds+=("ramm-scale --ranges $n --procs $p --unpriced ${u:-0} --json /tmp/out/scale-$n-$p-${u:-0}.json")
 done
 # The ranges are never touched: the guest needs no more memory for 100k.
 RAMM_MEM=512M step "4. krammmd selection cost (${#scale_cases[@]} cases)" \

@@ -307,26 +307,44 @@ def bench(in_dir, out_dir, machine, command):
 
     # 4. scale
     scale = sorted((r for r in records if r.get("kind") == "scale"),
-                   key=lambda r: (r["procs"], r["ranges"]))
+                   key=lambda r: (r.get("unpriced", 0), r["procs"], r["ranges"]))
     if scale:
         result["scale"] = scale
         md += ["## 4. Scale: choosing the range to ask", "",
                "P participants hold N one-page priced ranges between them; a bait range is "
                "the cheapest, and a burst makes krammmd ask.  `select_ns / selections` from "
                "`/sys/kernel/mm/ramm/` (`userspace/bench/scale.cpp`).  Each search walks "
-               "every participant's VMAs: cost grows linearly with priced ranges.", "",
-               markdown_table(["ranges", "processes", "searches", "µs per search"],
-                              [[r["ranges"], r["procs"], r["selections"],
+               "every participant's list of priced VMAs: cost grows linearly with priced "
+               "ranges.  Rows with unpriced VMAs add that many one-page unpriced mappings "
+               "to the same processes: a search must not visit them, so the cost should "
+               "match the row without.", "",
+               markdown_table(["ranges", "processes", "unpriced VMAs", "searches", "µs per search"],
+                              [[r["ranges"], r["procs"], r.get("unpriced", 0), r["selections"],
                                 f"{r['per_search_us']:.1f}"] for r in scale]),
                ""]
+        # The same case with and without unpriced VMAs, side by side.
+        for r in scale:
+            if r.get("unpriced", 0) == 0:
+                continue
+            base = next((b for b in scale if b.get("unpriced", 0) == 0 and
+                         b["ranges"] == r["ranges"] and b["procs"] == r["procs"]), None)
+            if base and base["per_search_us"] > 0 and r["per_search_us"] > 0:
+                ratio = r["per_search_us"] / base["per_search_us"]
+                result.setdefault("unpriced_ratio", []).append(
+                    {"ranges": r["ranges"], "procs": r["procs"],
+                     "unpriced": r["unpriced"], "ratio": round(ratio, 3)})
+                md += [f"With {r['unpriced']} unpriced VMAs besides {r['ranges']} priced ranges "
+                       f"in {r['procs']} processes, a search costs **{ratio:.2f}×** what it "
+                       "costs without them.", ""]
         with open(os.path.join(out_dir, "scale.dat"), "w") as f:
             for procs in sorted({r["procs"] for r in scale}):
                 for r in scale:
-                    if r["procs"] == procs and r["per_search_us"] > 0:
+                    if r["procs"] == procs and r["per_search_us"] > 0 and \
+                            not r.get("unpriced", 0):
                         f.write(f"{r['ranges']} {r['per_search_us']}\n")
                 f.write("\n\n")
         # A line needs two sizes (the smoke run has one).
-        plot_scale = len({r["ranges"] for r in scale}) >= 2
+        plot_scale = len({r["ranges"] for r in scale if not r.get("unpriced", 0)}) >= 2
         plots = ", ".join(f"'scale.dat' index {i} with linespoints lw 2 title '{p} processes'"
                           for i, p in enumerate(sorted({r['procs'] for r in scale})))
         if plot_scale:

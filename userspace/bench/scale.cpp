@@ -3,15 +3,17 @@
 // ramm-scale: what it costs krammmd to choose the next range to ask, against
 // the number of priced ranges participants hold.
 //
-//   ramm-scale --ranges N --procs P [--json FILE]
+//   ramm-scale --ranges N --procs P [--unpriced U] [--json FILE]
 //
 // P participant processes map N priced ranges between them (one page each,
 // every one a VMA of its own: neighbours get different prices so they never
-// merge) and never touch them.  This process owns the cheapest range, a
+// merge) and never touch them; with --unpriced they also map U unpriced
+// one-page VMAs between them, which a search must not visit.  This process owns the cheapest range, a
 // resident discardable bait, and answers asks for it; a child then
 // allocates more than is available so krammmd must ask.  Every search for
-// a candidate walks all participants' VMAs; /sys/kernel/mm/ramm/select_ns
-// and selections, read before and after, give the cost of one search.
+// a candidate walks all participants' priced VMAs (each mm's list of them);
+// /sys/kernel/mm/ramm/select_ns and selections, read before and after, give
+// the cost of one search.
 
 #include <ramm/market.hpp>
 #include <ramm/ramm.hpp>
@@ -60,12 +62,19 @@ bool register_participant()
 		       sizeof(reg), 0UL) == 0;
 }
 
-// A participant holding `count` one-page priced ranges; writes one byte to
-// `ready` when they exist, then waits to be killed.
-[[noreturn]] void holder(unsigned count, int ready)
+// A participant holding `count` one-page priced ranges and `unpriced`
+// one-page unpriced VMAs; writes one byte to `ready` when they exist, then
+// waits to be killed.
+[[noreturn]] void holder(unsigned count, unsigned unpriced, int ready)
 {
 	if (!register_participant())
 		std::_Exit(1);
+	for (unsigned i = 0; i < unpriced; i++) {
+		// Neighbours differ in protection: no merging.
+		const int prot = i % 2 ? PROT_READ : PROT_READ | PROT_WRITE;
+		if (::mmap(nullptr, 4096, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) == MAP_FAILED)
+			std::_Exit(4);
+	}
 	for (unsigned i = 0; i < count; i++) {
 		ramm_mmap_args args{};
 		args.len = 4096;
@@ -98,11 +107,14 @@ bool register_participant()
 
 int main(int argc, char** argv)
 {
-	unsigned ranges = 0, procs = 0;
+	unsigned ranges = 0, procs = 0, unpriced = 0;
 	std::string json;
 	for (int i = 1; i + 1 < argc; i += 2) {
 		const std::string_view arg = argv[i], v = argv[i + 1];
-		unsigned* target = arg == "--ranges" ? &ranges : arg == "--procs" ? &procs : nullptr;
+		unsigned* target = arg == "--ranges"     ? &ranges
+				   : arg == "--procs"    ? &procs
+				   : arg == "--unpriced" ? &unpriced
+							 : nullptr;
 		if (target && std::from_chars(v.data(), v.data() + v.size(), *target).ec == std::errc{})
 			continue;
 		if (arg == "--json") {
@@ -113,7 +125,7 @@ int main(int argc, char** argv)
 		break;
 	}
 	if (ranges == 0 || procs == 0 || argc % 2 == 0) {
-		fmt::print(stderr, "usage: ramm-scale --ranges N --procs P [--json FILE] (N, P > 0)\n");
+		fmt::print(stderr, "usage: ramm-scale --ranges N --procs P [--unpriced U] [--json FILE] (N, P > 0)\n");
 		return 2;
 	}
 	if (!ramm::kernel_support().present) {
@@ -128,10 +140,11 @@ int main(int argc, char** argv)
 	std::vector<pid_t> children;
 	for (unsigned p = 0; p < procs; p++) {
 		const unsigned count = ranges / procs + (p < ranges % procs);
+		const unsigned plain = unpriced / procs + (p < unpriced % procs);
 		const pid_t pid = ::fork();
 		if (pid == 0) {
 			::prctl(PR_SET_PDEATHSIG, SIGKILL);
-			holder(count, ready[1]);
+			holder(count, plain, ready[1]);
 		}
 		children.push_back(pid);
 	}
@@ -190,15 +203,15 @@ int main(int argc, char** argv)
 	}
 
 	const double per_us = selections ? double(select_ns) / double(selections) / 1e3 : -1;
-	fmt::print("{} ranges over {} processes (mapped in {:.1f} s): {} searches, "
-		   "{:.1f} us each, {} asks answered\n",
-		   ranges, procs, map_s, selections, per_us, asks);
+	fmt::print("{} ranges and {} unpriced VMAs over {} processes (mapped in {:.1f} s): "
+		   "{} searches, {:.1f} us each, {} asks answered\n",
+		   ranges, unpriced, procs, map_s, selections, per_us, asks);
 	if (!json.empty()) {
 		std::ofstream out(json);
 		out << fmt::format("{{\"kind\":\"scale\",\"ranges\":{},\"procs\":{},"
-				   "\"selections\":{},\"select_ns\":{},\"per_search_us\":{:.2f},"
-				   "\"asks\":{}}}\n",
-				   ranges, procs, selections, select_ns, per_us, asks);
+				   "\"unpriced\":{},\"selections\":{},\"select_ns\":{},"
+				   "\"per_search_us\":{:.2f},\"asks\":{}}}\n",
+				   ranges, procs, unpriced, selections, select_ns, per_us, asks);
 		if (!out)
 			return 1;
 	}
