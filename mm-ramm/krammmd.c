@@ -34,6 +34,11 @@
  *     shortfall;
  *  4. delivers: wakes each participant's pollers and sends its signal.
  *
+ * A memory cgroup's reclaim (memory.high, memory.max) also wakes it (5.):
+ * for each such cgroup it asks, as in 3., only participants in that
+ * cgroup, for what the cgroup is over its limit plus the headroom share
+ * of that limit.
+ *
  * There is no periodic polling: it sleeps until woken or until the
  * earliest deadline.
  */
@@ -340,21 +345,28 @@ static void ramm_rearm_ahead(u64 outstanding, bool asked)
 		WRITE_ONCE(ramm_wake_below, 0);
 }
 
-/* Page cache on the file LRU lists: what reclaim drops first. */
-static long ramm_file_pages(void)
+/*
+ * Page cache on the file LRU lists, of @memcg or of the machine: what
+ * reclaim drops first.
+ */
+static long ramm_file_pages(struct mem_cgroup *memcg)
 {
+	if (memcg)
+		return memcg_page_state(memcg, NR_ACTIVE_FILE) +
+		       memcg_page_state(memcg, NR_INACTIVE_FILE);
 	return global_node_page_state(NR_ACTIVE_FILE) +
 	       global_node_page_state(NR_INACTIVE_FILE);
 }
 
-/* Pages asked for and not yet judged, over all participants. */
-static u64 ramm_outstanding_all(void)
+/* Pages asked for and not yet judged, of participants in @memcg. */
+static u64 ramm_outstanding_in(struct mem_cgroup *memcg)
 {
 	struct ramm_participant *p;
 	u64 pages = 0;
 
 	list_for_each_entry(p, &ramm_participants, node)
-		pages += ramm_outstanding(p, 0, TASK_SIZE);
+		if (ramm_in_memcg(p, memcg))
+			pages += ramm_outstanding(p, 0, TASK_SIZE);
 	return pages;
 }
 
@@ -365,7 +377,7 @@ static long ramm_shortfall(bool pressure, u64 outstanding)
 	shortfall = ramm_target_free() - global_zone_page_state(NR_FREE_PAGES) -
 		    outstanding;
 	if (!pressure)
-		shortfall -= ramm_file_pages();
+		shortfall -= ramm_file_pages(NULL);
 	return shortfall;
 }
 
@@ -384,7 +396,8 @@ struct ramm_candidate {
  * krammmd runs when memory is short, and asking must not depend on getting
  * any.  A pass needs one scan per range it asks, usually a few.
  */
-static bool ramm_next_candidate(const struct ramm_key *after,
+static bool ramm_next_candidate(struct mem_cgroup *memcg,
+				const struct ramm_key *after,
 				bool above_reserve, struct ramm_candidate *best)
 {
 	u64 reserve = READ_ONCE(ramm_tun.reserve_price);
@@ -396,7 +409,7 @@ static bool ramm_next_candidate(const struct ramm_key *after,
 	list_for_each_entry(p, &ramm_participants, node) {
 		struct vm_area_struct *vma;
 
-		if (!mmget_not_zero(p->mm))
+		if (!ramm_in_memcg(p, memcg) || !mmget_not_zero(p->mm))
 			continue;
 		mmap_read_lock(p->mm);
 		list_for_each_entry(vma, &p->mm->ramm_priced, ramm_link) {
@@ -461,8 +474,12 @@ static u64 ramm_ask_one(struct ramm_candidate *c, long shortfall, u64 now)
 	return pages;
 }
 
-/* Ask the cheapest ranges for @shortfall pages; returns the pages asked. */
-static u64 ramm_ask(long shortfall, bool escalate, u64 now)
+/*
+ * Ask the cheapest ranges of participants in @memcg (NULL: all) for
+ * @shortfall pages; returns the pages asked.
+ */
+static u64 ramm_ask(struct mem_cgroup *memcg, long shortfall, bool escalate,
+		    u64 now)
 {
 	struct ramm_key after = { 0, 0, 0 };
 	struct ramm_candidate c;
@@ -470,10 +487,10 @@ static u64 ramm_ask(long shortfall, bool escalate, u64 now)
 	u64 asked = 0, pages;
 
 	/* Page cache that reclaim can drop is cheaper than valuable memory. */
-	above_reserve = escalate && ramm_file_pages() < shortfall;
+	above_reserve = escalate && ramm_file_pages(memcg) < shortfall;
 
 	while (shortfall > 0 && !kthread_should_stop() &&
-	       ramm_next_candidate(&after, above_reserve, &c)) {
+	       ramm_next_candidate(memcg, &after, above_reserve, &c)) {
 		pages = ramm_ask_one(&c, shortfall, now);
 		shortfall -= pages;
 		asked += pages;
@@ -483,6 +500,106 @@ static u64 ramm_ask(long shortfall, bool escalate, u64 now)
 	}
 	return asked;
 }
+
+/* --- 5. memory cgroups -------------------------------------------------- */
+
+/*
+ * Cgroups whose reclaim ran since the last pass (ramm_memcg_wake()), each
+ * with a reference on its css.  A fixed set, so that reclaim allocates
+ * nothing to record one; when it is full, a cgroup waits for its next
+ * reclaim, which comes as long as it stays over its limit.
+ */
+#ifdef CONFIG_MEMCG
+#define RAMM_MEMCG_PENDING	8
+
+struct ramm_memcg_wake {
+	struct mem_cgroup *memcg;
+	bool escalate;
+};
+
+static DEFINE_SPINLOCK(ramm_memcg_lock);
+static struct ramm_memcg_wake ramm_memcg_pending[RAMM_MEMCG_PENDING];
+
+/**
+ * ramm_memcg_wake - ask for a pass for a cgroup over its limit
+ * @memcg:    the cgroup being reclaimed
+ * @escalate: its ordinary reclaim fell short
+ *
+ * From try_to_free_mem_cgroup_pages(), in process context.
+ */
+void ramm_memcg_wake(struct mem_cgroup *memcg, bool escalate)
+{
+	struct ramm_memcg_wake *w, *slot = NULL;
+
+	spin_lock(&ramm_memcg_lock);
+	for (w = ramm_memcg_pending;
+	     w < ramm_memcg_pending + RAMM_MEMCG_PENDING; w++) {
+		if (w->memcg == memcg) {
+			slot = w;
+			break;
+		}
+		if (!w->memcg && !slot)
+			slot = w;
+	}
+	if (slot && !slot->memcg && css_tryget(&memcg->css))
+		slot->memcg = memcg;
+	if (slot && slot->memcg == memcg)
+		slot->escalate |= escalate;
+	spin_unlock(&ramm_memcg_lock);
+	ramm_wake_krammmd(RAMM_WAKE_CHECK);
+}
+
+/*
+ * What @memcg is over its limit (the lower of memory.high and memory.max)
+ * less the headroom share of that limit, less what its participants were
+ * asked for and have not yet answered.
+ */
+static long ramm_memcg_shortfall(struct mem_cgroup *memcg)
+{
+	unsigned long limit = min(READ_ONCE(memcg->memory.high),
+				  READ_ONCE(memcg->memory.max));
+	unsigned long usage = page_counter_read(&memcg->memory);
+	unsigned long headroom;
+
+	if (limit == PAGE_COUNTER_MAX)
+		return 0;
+	headroom = limit / 1000 * READ_ONCE(ramm_tun.headroom_permille);
+	if (usage + headroom <= limit)
+		return 0;
+	return usage + headroom - limit - ramm_outstanding_in(memcg);
+}
+
+/* Ask, in each cgroup reclaimed since the last pass, for its shortfall. */
+static void ramm_balance_memcgs(u64 now)
+{
+	struct ramm_memcg_wake w;
+	unsigned int i;
+	long shortfall;
+
+	for (i = 0; i < RAMM_MEMCG_PENDING; i++) {
+		spin_lock(&ramm_memcg_lock);
+		w = ramm_memcg_pending[i];
+		ramm_memcg_pending[i] = (struct ramm_memcg_wake) {};
+		spin_unlock(&ramm_memcg_lock);
+		if (!w.memcg)
+			continue;
+		if (READ_ONCE(ramm_tun.enabled)) {
+			shortfall = ramm_memcg_shortfall(w.memcg);
+			if (shortfall > 0)
+				ramm_ask(w.memcg, shortfall, w.escalate, now);
+		}
+		css_put(&w.memcg->css);
+	}
+}
+#else /* CONFIG_MEMCG */
+void ramm_memcg_wake(struct mem_cgroup *memcg, bool escalate)
+{
+}
+
+static void ramm_balance_memcgs(u64 now)
+{
+}
+#endif /* CONFIG_MEMCG */
 
 /* --- the thread ---------------------------------------------------------- */
 
@@ -504,13 +621,14 @@ static long ramm_balance(void)
 		WRITE_ONCE(p->credit, ramm_credit_of(p));
 		ramm_judge(p, now);
 	}
-	outstanding = ramm_outstanding_all();
+	outstanding = ramm_outstanding_in(NULL);
 	if (READ_ONCE(ramm_tun.enabled)) {
 		shortfall = ramm_shortfall(pressure, outstanding);
 		if (shortfall > 0)
-			asked = ramm_ask(shortfall, escalate, now);
+			asked = ramm_ask(NULL, shortfall, escalate, now);
 	}
 	ramm_rearm_ahead(outstanding + asked, asked);
+	ramm_balance_memcgs(now);
 	now = ktime_get_ns();
 	list_for_each_entry(p, &ramm_participants, node) {
 		ramm_deliver(p);

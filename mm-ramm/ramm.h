@@ -5,6 +5,7 @@
 
 #include <linux/jump_label.h>
 #include <linux/list.h>
+#include <linux/memcontrol.h>
 #include <linux/mm_types.h>
 #include <linux/ramm.h>
 #include <linux/refcount.h>
@@ -139,6 +140,18 @@ static inline bool ramm_key_before(const struct ramm_key *a,
 
 #define RAMM_KEY_MAX ((struct ramm_key) { U64_MAX, U64_MAX, ULONG_MAX })
 
+/*
+ * Whether @p's address space belongs to @memcg or a cgroup below it (its
+ * owner task's cgroup, as mm_match_cgroup() says); any, for a NULL @memcg.
+ * Pages charged before a move to another cgroup stay charged where they
+ * were, as cgroup v2 does not move charges.
+ */
+static inline bool ramm_in_memcg(struct ramm_participant *p,
+				 struct mem_cgroup *memcg)
+{
+	return !memcg || mm_match_cgroup(p->mm, memcg);
+}
+
 /* credit.c */
 enum ramm_verdict { RAMM_ANSWERED, RAMM_LATE, RAMM_IGNORED };
 
@@ -157,6 +170,7 @@ enum ramm_wake_why {
 };
 
 void ramm_wake_krammmd(enum ramm_wake_why why);
+void ramm_memcg_wake(struct mem_cgroup *memcg, bool escalate);
 void ramm_arm_ahead(void);
 int ramm_krammmd_start(void);
 

@@ -219,7 +219,8 @@ static void ramm_pick_release(struct ramm_pick *pick)
  * sleeping lock: each participant is pinned with refcount_inc_not_zero()
  * and mmget_not_zero(), its mmap_lock only tried.
  */
-static bool ramm_pick_next(const struct ramm_pick *after, bool last_resort,
+static bool ramm_pick_next(struct mem_cgroup *memcg,
+			   const struct ramm_pick *after, bool last_resort,
 			   struct ramm_pick *best)
 {
 	u64 reserve = READ_ONCE(ramm_tun.reserve_price);
@@ -233,6 +234,8 @@ static bool ramm_pick_next(const struct ramm_pick *after, bool last_resort,
 		unsigned int credit = READ_ONCE(p->credit);
 		struct vm_area_struct *vma;
 
+		if (!ramm_in_memcg(p, memcg))
+			continue;
 		if (!refcount_inc_not_zero(&p->ref))
 			continue;
 		if (!mmget_not_zero(p->mm)) {
@@ -334,15 +337,17 @@ unlock:
 
 /*
  * Purge up to @pages of the ranges priced at or above the reserve price
- * (@above) or below it, cheapest first; returns the pages freed.
+ * (@above) or below it, of participants in @memcg (NULL: all), cheapest
+ * first; returns the pages freed.
  */
-static u64 ramm_purge_cheapest(bool above, u64 pages, u64 detected, bool oom)
+static u64 ramm_purge_cheapest(struct mem_cgroup *memcg, bool above,
+			       u64 pages, u64 detected, bool oom)
 {
 	struct ramm_pick after = {}, pick;	/* after: the cursor */
 	u64 freed = 0;
 
 	while (freed < pages && !fatal_signal_pending(current) &&
-	       ramm_pick_next(&after, above, &pick)) {
+	       ramm_pick_next(memcg, &after, above, &pick)) {
 		freed += ramm_purge_pick(&pick, pages - freed, detected, oom);
 		after = pick;
 		ramm_pick_release(&pick);
@@ -363,12 +368,39 @@ unsigned long __ramm_direct_reclaim(gfp_t gfp_mask, int order,
 	if (gfp_mask & __GFP_NORETRY || order > PAGE_ALLOC_COSTLY_ORDER)
 		return 0;
 
-	freed = ramm_purge_cheapest(last_resort, nr_to_reclaim,
+	freed = ramm_purge_cheapest(NULL, last_resort, nr_to_reclaim,
 				    ktime_get_ns(), false);
 	if (freed)
 		/* deliver the purge records */
 		ramm_wake_krammmd(RAMM_WAKE_PRESSURE);
 	trace_ramm_direct_reclaim(order, gfp_mask, nr_to_reclaim, freed,
+				  last_resort);
+	return freed;
+}
+
+/*
+ * try_to_free_mem_cgroup_pages(): @memcg is over its memory.high or
+ * memory.max.  As direct reclaim, but only participants in @memcg (or
+ * below it) are purged, and krammmd is woken to ask them, not the
+ * machine's cheapest.
+ */
+unsigned long __ramm_memcg_reclaim(struct mem_cgroup *memcg, gfp_t gfp_mask,
+				   unsigned long nr_to_reclaim,
+				   bool last_resort)
+{
+	unsigned long freed;
+
+	if (!ramm_market_open())
+		return 0;
+	ramm_memcg_wake(memcg, last_resort);
+	if (gfp_mask & __GFP_NORETRY)
+		return 0;
+
+	freed = ramm_purge_cheapest(memcg, last_resort, nr_to_reclaim,
+				    ktime_get_ns(), false);
+	if (freed)
+		ramm_wake_krammmd(RAMM_WAKE_CHECK);	/* deliver the records */
+	trace_ramm_direct_reclaim(0, gfp_mask, nr_to_reclaim, freed,
 				  last_resort);
 	return freed;
 }
@@ -383,8 +415,8 @@ static int ramm_oom_notify(struct notifier_block *nb, unsigned long unused,
 	if (!static_branch_unlikely(&ramm_in_use) || !ramm_market_open())
 		return NOTIFY_OK;
 	/* Below the reserve price first, then the rest: cheapest first. */
-	freed = ramm_purge_cheapest(false, U64_MAX, detected, true);
-	freed += ramm_purge_cheapest(true, U64_MAX, detected, true);
+	freed = ramm_purge_cheapest(NULL, false, U64_MAX, detected, true);
+	freed += ramm_purge_cheapest(NULL, true, U64_MAX, detected, true);
 	if (freed)
 		ramm_wake_krammmd(RAMM_WAKE_PRESSURE);	/* deliver the records */
 	*oom_freed += freed;

@@ -10,6 +10,7 @@
 #include <linux/mm.h>		/* and vmstat.h, which needs it first */
 #include <uapi/linux/ramm.h>
 
+struct mem_cgroup;
 struct seq_file;
 struct signal_struct;
 struct task_struct;
@@ -42,6 +43,9 @@ extern unsigned long ramm_wake_below;
 unsigned long __ramm_direct_reclaim(gfp_t gfp_mask, int order,
 				    unsigned long nr_to_reclaim,
 				    bool last_resort);
+unsigned long __ramm_memcg_reclaim(struct mem_cgroup *memcg, gfp_t gfp_mask,
+				   unsigned long nr_to_reclaim,
+				   bool last_resort);
 
 /* A new mm (fork, exec) is not a participant, whatever it was copied from. */
 static inline void ramm_mm_init(struct mm_struct *mm)
@@ -153,6 +157,30 @@ static inline unsigned long ramm_direct_reclaim(gfp_t gfp_mask, int order,
 				     last_resort);
 }
 
+/**
+ * ramm_memcg_reclaim - purge and ask within a memory cgroup
+ * @memcg:         the cgroup over its memory.high or memory.max
+ * @gfp_mask:      the charge's flags
+ * @nr_to_reclaim: the reclaim target, in pages
+ * @last_resort:   ordinary reclaim could not meet the target
+ *
+ * Called from try_to_free_mem_cgroup_pages() as ramm_direct_reclaim() is
+ * from try_to_free_pages(), but only participants in @memcg are purged,
+ * and krammmd asks them (and only them) for what the cgroup is over.
+ *
+ * Return: the number of pages freed.
+ */
+static inline unsigned long ramm_memcg_reclaim(struct mem_cgroup *memcg,
+					       gfp_t gfp_mask,
+					       unsigned long nr_to_reclaim,
+					       bool last_resort)
+{
+	if (!static_branch_unlikely(&ramm_in_use))
+		return 0;
+	return __ramm_memcg_reclaim(memcg, gfp_mask, nr_to_reclaim,
+				    last_resort);
+}
+
 #else /* CONFIG_RAMM */
 
 static inline bool ramm_price_eq(struct ramm_price a, struct ramm_price b)
@@ -225,6 +253,14 @@ static inline void ramm_page_allocated(gfp_t gfp_mask)
 static inline unsigned long ramm_direct_reclaim(gfp_t gfp_mask, int order,
 						unsigned long nr_to_reclaim,
 						bool last_resort)
+{
+	return 0;
+}
+
+static inline unsigned long ramm_memcg_reclaim(struct mem_cgroup *memcg,
+					       gfp_t gfp_mask,
+					       unsigned long nr_to_reclaim,
+					       bool last_resort)
 {
 	return 0;
 }
