@@ -1506,6 +1506,111 @@ TEST_F_TIMEOUT(market, tracepoints, TIMEOUT_S)
 	ASSERT_TRUE(reported);
 }
 
+#define CGROUP_ROOT	"/sys/fs/cgroup"
+#define CGROUP_TEST	CGROUP_ROOT "/ramm-market"
+
+/* Move this process into the cgroup at @dir; 0 or -1. */
+static int cgroup_enter(const char *dir)
+{
+	char path[128], pid[24];
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	snprintf(pid, sizeof(pid), "%d\n", getpid());
+	return write_file(path, pid);
+}
+
+/* A cgroup v2 leaf with the memory controller; 0, or -1 (errno set). */
+static int cgroup_make(const char *dir)
+{
+	if (access(CGROUP_ROOT "/cgroup.controllers", F_OK) &&
+	    mount("cgroup2", CGROUP_ROOT, "cgroup2", 0, NULL))
+		return -1;
+	if (write_file(CGROUP_ROOT "/cgroup.subtree_control", "+memory\n"))
+		return -1;
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+/*
+ * A container over its memory.high: the cheapest priced memory *inside*
+ * it is asked for, never the machine's cheapest outside it, although
+ * that is cheaper still.  Memory outside the cgroup is plentiful, so
+ * without RAMM's cgroup hook nobody would be asked at all; without its
+ * scoping, the outside participant (price 10) would be asked first.
+ */
+TEST_F_TIMEOUT(market, memcg_high_asks_only_inside, TIMEOUT_S)
+{
+	static const char *const out_name[] = { "outside-10" };
+	static const char *const in_name[] = { "inside-500" };
+	__u64 ma = mk_meminfo("MemAvailable"), len;
+	struct mk_hog_spec h = {
+		.step = MK_MIB,
+		.prng = true,
+		.max_ms = 60000,
+		.hold = true,
+	};
+	struct mk_part outside, inside;
+	struct mk_hog_report hr;
+	struct mk_child *hog;
+	char high[32], how[48];
+	bool reported;
+
+	if (ramm_skip(_metadata, &self->env))
+		return;
+	ASSERT_EQ(0, cgroup_make(CGROUP_TEST)) {
+		TH_LOG("cgroup2 with the memory controller: %s",
+		       strerror(errno));
+	}
+	len = mk_page_align(ma / 8);
+	memset(&outside, 0, sizeof(outside));
+	outside.spec = (struct mk_part_spec){
+		.tag = 121, .nr_ranges = 1, .r = { { len, 10, PRESERVED } },
+		.reg = true, .signal = 0, .behaviour = MK_ANSWER,
+	};
+	inside = outside;
+	inside.spec.tag = 122;
+	inside.spec.r[0].price = 500;
+	start_parts(_metadata, self, &outside, out_name, 1);
+
+	/* Children inherit the cgroup: enter it to fork them, then leave. */
+	snprintf(high, sizeof(high), "%llu\n",
+		 (unsigned long long)(len + len / 2));
+	ASSERT_EQ(0, write_file(CGROUP_TEST "/memory.high", high));
+	ASSERT_EQ(0, cgroup_enter(CGROUP_TEST));
+	start_parts(_metadata, self, &inside, in_name, 1);
+	/* The hog needs half the participant's memory above memory.high. */
+	h.target = len;
+	hog = mk_hog_start(&self->kids, &h, 0);
+	ASSERT_EQ(0, cgroup_enter(CGROUP_ROOT));
+	ASSERT_NE(NULL, hog);
+	reported = !mk_hog_wait(hog, &hr, left_ms(self, h.max_ms + 30000));
+	settle(self);
+	mk_hog_release(hog, left_ms(self, 30000));
+	log_hog(_metadata, hog, reported, &hr, h.target);
+	collect(_metadata, self, &inside, true);
+	collect(_metadata, self, &outside, true);
+	log_part(_metadata, &inside);
+	log_part(_metadata, &outside);
+	write_file(CGROUP_TEST "/memory.high", "max\n");
+	rmdir(CGROUP_TEST);
+
+	ASSERT_TRUE(reported && hr.why == MK_HOG_TARGET) {
+		TH_LOG("the hog did not get its memory: %s",
+		       mk_how(hog, how, sizeof(how)));
+	}
+	ASSERT_EQ(0, mk_check_records(_metadata, &inside));
+	ASSERT_LT(0, mk_count(&inside, RAMM_REASON_ASK, 0, 0)) {
+		TH_LOG("the participant inside the cgroup was never asked");
+	}
+	ASSERT_LT(0, inside.rep.rr[0].released);
+	ASSERT_EQ(0, outside.rep.nrec) {
+		TH_LOG("the participant outside the cgroup was asked");
+	}
+	ASSERT_EQ(0, outside.rep.stats.asked);
+	ASSERT_INTACT(&outside, 0);
+}
+
 TEST_HARNESS_MAIN
 #undef main
 
