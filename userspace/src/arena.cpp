@@ -8,31 +8,40 @@
 // (16 B .. 16 KiB) from a free bitmap, or belongs to a run of spans for one
 // allocation of up to 2 MiB.  Larger allocations get a region of their own.
 //
-// Threads.  A class's small-object spans are spread over shards, each with
-// its own lock and lists; a thread allocates from the shard it was given,
-// and a free goes to the shard of the span it lands in.  Threads that
-// allocate and free their own objects thus rarely share a lock.  The class
-// lock guards the regions and the spans not given to a shard; a shard lock
-// may be held while taking the class lock, never the other way round.
+// Threads.  The class lock guards a class's regions, spans and bitmaps.  In
+// front of it, each thread keeps a cache of free small slots per class it
+// uses: arrays of pointers, one per size class, that allocate() pops and
+// deallocate() pushes with neither a lock nor a locked instruction.  A cache
+// takes the class lock only to refill or spill half a size class at a time.
+// Cached slots are free for the program but taken for their spans, so what
+// must see the spans as they are (release(), stats(), a suspected double
+// free) first drains every cache of the class: see "Thread caches".
 //
 // Why the bookkeeping is out of band: discardable memory can be purged by
 // the kernel at any time, which zero-fills it.  A free list threaded through
 // the memory itself would then be corrupted; a bitmap kept in ordinary
-// memory is not.
+// memory is not.  (A cached slot holds one word of ours, its free key, but
+// only as a hint: see mark_free().)
 
 #include <ramm/ramm.hpp>
 
 #include <fmt/format.h>
 
+#include <linux/membarrier.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <bit>
 #include <cerrno>
+#include <cstring>
 #include <map>
 #include <mutex>
+#include <thread>
 
 namespace ramm {
 namespace {
@@ -45,7 +54,6 @@ constexpr std::size_t kMaxSmall = std::size_t{16} << 10;
 constexpr std::size_t kMaxRun = kGranule / 2;
 constexpr std::size_t kMaxAlign = kSpan;
 constexpr std::size_t kBitmapWords = kSpan / 16 / 64;               // 64
-constexpr std::size_t kShards = 8;
 static_assert(kSpansPerRegion == 64, "a region's free spans are one word");
 
 // 16 .. 128 by 16, then four classes per power of two up to 16 KiB.
@@ -62,21 +70,56 @@ constexpr auto kSizeClasses = [] {
 }();
 static_assert(kSizeClasses.back() == kMaxSmall);
 
+// The smallest class that holds size bytes, 1 .. 16 KiB, at alignment 16
+// (every class is a multiple of 16): arithmetic, no search.
+constexpr std::size_t small_class(std::size_t size)
+{
+	if (size <= 128)
+		return size == 0 ? 0 : (size - 1) / 16;
+	// size is in (base, 2 * base]: which quarter of base it ends in.
+	const auto log = static_cast<unsigned>(std::bit_width(size - 1)) - 1;
+	return 8 + (log - 7) * 4 + ((size - 1 - (std::size_t{1} << log)) >> (log - 2));
+}
+
+static_assert([] {
+	for (std::size_t size = 1; size <= kMaxSmall; size++) {
+		const std::size_t i = small_class(size);
+		if (kSizeClasses[i] < size || (i > 0 && kSizeClasses[i - 1] >= size))
+			return false;
+	}
+	return true;
+}(), "small_class() is the first class that fits");
+
 // The smallest class that holds size bytes at alignment align (<= 16 KiB),
 // or kSizeClasses.size() if none does.
 std::size_t size_class_of(std::size_t size, std::size_t align)
 {
-	std::size_t i;
-
-	if (size <= 128)
-		i = size == 0 ? 0 : (size - 1) / 16;
-	else
-		i = static_cast<std::size_t>(
-			std::lower_bound(kSizeClasses.begin(), kSizeClasses.end(), size) -
-			kSizeClasses.begin());
+	if (size > kMaxSmall)
+		return kSizeClasses.size();
+	std::size_t i = small_class(size);
 	while (i < kSizeClasses.size() && kSizeClasses[i] % align != 0)
 		i++;
 	return i;
+}
+
+// A thread cache keeps up to kCacheBytes of free slots of each size class
+// (at least one slot, at most kCacheSlots) and moves half that at a time:
+// enough that a thread rarely takes the class lock, while a cache holds
+// at most about 400 KiB (which release() takes back anyway).
+constexpr std::size_t kCacheSlots = 32;
+constexpr std::size_t kCacheBytes = std::size_t{16} << 10;
+constexpr auto kCacheLimit = [] {
+	std::array<std::uint8_t, kSizeClasses.size()> limit{};
+
+	for (std::size_t i = 0; i < limit.size(); i++)
+		limit[i] = static_cast<std::uint8_t>(
+			std::clamp<std::size_t>(kCacheBytes / kSizeClasses[i], 1, kCacheSlots));
+	return limit;
+}();
+
+std::size_t cache_batch(std::size_t sc)
+{
+	return (kCacheLimit[sc] + 1U) / 2;
 }
 
 std::size_t round_up(std::size_t n, std::size_t to)
@@ -101,19 +144,18 @@ struct Span {
 	std::byte* addr = nullptr;
 	Span* prev = nullptr;  // in its size class's list of spans with free slots
 	Span* next = nullptr;
-	// Changes under the class lock (and, for a small span, its shard's);
-	// atomic so a free can look at a span before taking either.
+	// These change under the class lock; they are atomic so that a free
+	// can check its pointer against the span without taking it.
 	std::atomic<SpanKind> kind{SpanKind::free};
-	std::atomic<std::uint8_t> shard{0};  // small: the shard that owns it
+	std::atomic<std::uint8_t> size_class{0};  // small: the class it serves
+	// Small: a bit per slot, set while the span has it to give (not
+	// allocated, not in a thread cache).
+	std::array<std::atomic<std::uint64_t>, kBitmapWords> free_bits{};
 	bool committed = false;   // may hold resident pages
 	bool in_partial = false;
-	std::uint8_t size_class = 0;
-	std::uint16_t slots = 0;
 	std::uint16_t free_slots = 0;
 	std::uint16_t hint = 0;   // no free slot in the bitmap words before it
 	std::uint16_t run_len = 0;
-	std::uint32_t slot_size = 0;
-	std::array<std::uint64_t, kBitmapWords> free_bits{};
 };
 
 struct Region {
@@ -256,39 +298,31 @@ void decommit(void* addr, std::size_t len)
 // PriceClass
 // ---------------------------------------------------------------------------
 
+namespace {
+struct ThreadCache;
+}  // namespace
+
 using PartialLists = std::array<Span*, kSizeClasses.size()>;
 
 struct PriceClass::State {
-	// The class lock: regions, free spans, release and stats bookkeeping.
+	explicit State(PriceClass& owner) : cls(owner) {}
+
+	PriceClass& cls;
+	// The class lock: regions, spans and their bitmaps, the counts below.
 	mutable std::mutex mutex;
 	std::vector<std::unique_ptr<Region>> regions;
-	// What is allocated, counted under one lock (the class's, or a
-	// shard's for its slots) and read under none: a relaxed load and
-	// store, no locked instruction on the allocation path.
-	struct Counts {
-		std::atomic<std::size_t> bytes{0};
-		std::atomic<std::size_t> allocations{0};
-
-		void add(std::size_t b, std::size_t n)
-		{
-			bytes.store(bytes.load(std::memory_order_relaxed) + b,
-				    std::memory_order_relaxed);
-			allocations.store(allocations.load(std::memory_order_relaxed) + n,
-					  std::memory_order_relaxed);
-		}
-		void sub(std::size_t b, std::size_t n) { add(-b, -n); }  // wraps: subtracts
-	};
-	struct alignas(64) Shard {
-		std::mutex mutex;
-		PartialLists partial{};  // its small spans with free slots
-		Counts counts;
-	};
-	std::array<Shard, kShards> shards;
-	Counts counts;  // runs and dedicated regions
+	PartialLists partial{};  // small spans with free slots, per size class
+	// What the spans have handed out, cached slots included: stats()
+	// drains the caches first, so it reports what the program holds.
+	std::size_t allocated = 0;
+	std::size_t allocations = 0;
 	std::atomic<std::size_t> invalid_frees{0};
 	std::size_t released = 0;
 	std::size_t purged_notices = 0;
 	std::size_t unmapped_committed = 0;  // resident bytes of regions unmapped
+
+	// The threads' caches of this class, under cache_registry().
+	std::vector<ThreadCache*> caches;
 
 	// Called outside the lock, so they are copied out under it.
 	std::mutex handler_mutex;
@@ -300,7 +334,7 @@ namespace {
 
 void partial_push(PartialLists& partial, Span* s)
 {
-	Span*& head = partial[s->size_class];
+	Span*& head = partial[s->size_class.load(std::memory_order_relaxed)];
 
 	s->prev = nullptr;
 	s->next = head;
@@ -315,7 +349,7 @@ void partial_remove(PartialLists& partial, Span* s)
 	if (s->prev != nullptr)
 		s->prev->next = s->next;
 	else
-		partial[s->size_class] = s->next;
+		partial[s->size_class.load(std::memory_order_relaxed)] = s->next;
 	if (s->next != nullptr)
 		s->next->prev = s->prev;
 	s->prev = s->next = nullptr;
@@ -333,35 +367,6 @@ int find_free_spans(std::uint64_t free_mask, unsigned count)
 	}
 	return -1;
 }
-
-}  // namespace
-
-PriceClass::PriceClass(Arena& arena, std::uint64_t price, Flags flags)
-	: arena_(arena), price_(price), flags_(flags), state_(std::make_unique<State>())
-{
-}
-
-PriceClass::~PriceClass()
-{
-	for (auto& region : state_->regions) {
-		page_map().set(*region, nullptr);
-		::munmap(region->base, region->reserved);
-	}
-}
-
-void PriceClass::set_evictor(Evictor evictor)
-{
-	const std::lock_guard lock(state_->handler_mutex);
-	state_->evictor = std::move(evictor);
-}
-
-void PriceClass::set_purge_handler(PurgeHandler handler)
-{
-	const std::lock_guard lock(state_->handler_mutex);
-	state_->purge_handler = std::move(handler);
-}
-
-namespace {
 
 // A new region for cls, registered in the page map; nullptr on failure.
 std::unique_ptr<Region> new_region(PriceClass& cls, std::size_t size, bool dedicated)
@@ -388,11 +393,10 @@ std::unique_ptr<Region> new_region(PriceClass& cls, std::size_t size, bool dedic
 	return region;
 }
 
-// count consecutive free spans of a region of cls, taken off its free
+// count consecutive free spans of a region of the class, taken off its free
 // mask: an existing region's first fit, else a new region's first spans.
 // {nullptr, 0} if no region can be mapped.  The class lock is held.
-std::pair<Region*, std::size_t> take_spans(PriceClass& cls, PriceClass::State& st,
-					   unsigned count)
+std::pair<Region*, std::size_t> take_spans(PriceClass::State& st, unsigned count)
 {
 	Region* region = nullptr;
 	int first = -1;
@@ -407,7 +411,7 @@ std::pair<Region*, std::size_t> take_spans(PriceClass& cls, PriceClass::State& s
 		}
 	}
 	if (region == nullptr) {
-		auto fresh = new_region(cls, kGranule, false);
+		auto fresh = new_region(st.cls, kGranule, false);
 		if (!fresh)
 			return {nullptr, 0};
 		region = fresh.get();
@@ -419,113 +423,6 @@ std::pair<Region*, std::size_t> take_spans(PriceClass& cls, PriceClass::State& s
 	region->free_spans &= ~(mask << first);
 	return {region, static_cast<std::size_t>(first)};
 }
-
-
-// The shard this thread allocates small objects from: threads are dealt
-// shards in turn.
-std::size_t my_shard()
-{
-	static std::atomic<std::size_t> next{0};
-	thread_local const std::size_t mine = next.fetch_add(1, std::memory_order_relaxed) % kShards;
-	return mine;
-}
-
-// A slot of size class sc from this thread's shard; a new span from the
-// class (under the class lock) when the shard has none with room.
-void* allocate_small(PriceClass& cls, PriceClass::State& st, std::size_t sc)
-{
-	const std::size_t shard = my_shard();
-	auto& sh = st.shards[shard];
-	const std::lock_guard lock(sh.mutex);
-	Span* s = sh.partial[sc];
-
-	if (s == nullptr) {
-		{
-			const std::lock_guard class_lock(st.mutex);
-			auto [region, idx] = take_spans(cls, st, 1);
-			if (region == nullptr)
-				return nullptr;
-			s = &region->spans[idx];
-			s->committed = true;
-			s->shard.store(static_cast<std::uint8_t>(shard), std::memory_order_relaxed);
-			s->kind = SpanKind::small;
-			region->live++;
-		}
-		s->size_class = static_cast<std::uint8_t>(sc);
-		s->slot_size = kSizeClasses[sc];
-		s->slots = static_cast<std::uint16_t>(kSpan / s->slot_size);
-		s->free_slots = s->slots;
-		s->hint = 0;
-		s->free_bits.fill(0);
-		for (std::size_t i = 0; i < s->slots; i++)
-			s->free_bits[i / 64] |= std::uint64_t{1} << (i % 64);
-		partial_push(sh.partial, s);
-	}
-	while (s->free_bits[s->hint] == 0)
-		s->hint++;
-	const auto bit = static_cast<std::size_t>(std::countr_zero(s->free_bits[s->hint]));
-	s->free_bits[s->hint] &= ~(std::uint64_t{1} << bit);
-	const std::size_t slot = s->hint * 64U + bit;
-	if (--s->free_slots == 0)
-		partial_remove(sh.partial, s);
-	sh.counts.add(s->slot_size, 1);
-	return s->addr + slot * s->slot_size;
-}
-
-}  // namespace
-
-void* PriceClass::allocate(std::size_t size, std::size_t align) noexcept
-{
-	State& st = *state_;
-
-	if (align == 0 || !std::has_single_bit(align) || align > kMaxAlign)
-		return nullptr;
-	if (align < 16)
-		align = 16;
-	if (size == 0)
-		size = 1;
-	if (size > (std::size_t{1} << 46))
-		return nullptr;
-
-	const std::size_t sc = size <= kMaxSmall ? size_class_of(size, align)
-						 : kSizeClasses.size();
-	try {
-		if (sc < kSizeClasses.size())
-			return allocate_small(*this, st, sc);
-
-		const std::lock_guard lock(st.mutex);
-		if (size <= kMaxRun) {
-			const auto count = static_cast<unsigned>(round_up(size, kSpan) / kSpan);
-			auto [region, first] = take_spans(*this, st, count);
-			if (region == nullptr)
-				return nullptr;
-			for (unsigned i = 0; i < count; i++) {
-				Span& s = region->spans[first + i];
-				s.kind = i == 0 ? SpanKind::run_head : SpanKind::run_tail;
-				s.committed = true;
-				s.run_len = static_cast<std::uint16_t>(count);
-			}
-			region->live++;
-			st.counts.add(count * kSpan, 1);
-			return region->span_addr(first);
-		}
-
-		auto fresh = new_region(*this, round_up(size, kSpan), true);
-		if (!fresh)
-			return nullptr;
-		fresh->live = 1;
-		fresh->committed = true;
-		fresh->free_spans = 0;
-		st.counts.add(fresh->size, 1);
-		std::byte* p = fresh->base;
-		st.regions.push_back(std::move(fresh));
-		return p;
-	} catch (const std::bad_alloc&) {
-		return nullptr;
-	}
-}
-
-namespace {
 
 // Bytes of r that may be resident.
 std::size_t committed_bytes(const Region& r)
@@ -539,6 +436,535 @@ std::size_t committed_bytes(const Region& r)
 	return n;
 }
 
+// Unmaps the region r of st if nothing in it is in use any more (a class
+// keeps one ordinary region, so that a loop of allocate and free does not
+// map and unmap).  The class lock is held: regions die rarely, and the
+// lock keeps every path that frees simple (a cache spill may empty several).
+void unmap_if_empty(PriceClass::State& st, Region* r)
+{
+	const auto ordinary = std::count_if(st.regions.begin(), st.regions.end(),
+					    [](auto& x) { return !x->dedicated; });
+	if (r->live != 0 || (!r->dedicated && ordinary <= 1))
+		return;
+	auto it = std::find_if(st.regions.begin(), st.regions.end(),
+			       [r](auto& x) { return x.get() == r; });
+	page_map().set(*r, nullptr);
+	st.unmapped_committed += committed_bytes(*r);
+	::munmap(r->base, r->reserved);
+	st.regions.erase(it);
+}
+
+// ---------------------------------------------------------------------------
+// Small slots, under the class lock
+// ---------------------------------------------------------------------------
+
+// Makes the free span s serve size class sc, every slot free.
+void init_small_span(Span& s, std::size_t sc)
+{
+	const std::size_t slots = kSpan / kSizeClasses[sc];
+
+	s.size_class.store(static_cast<std::uint8_t>(sc), std::memory_order_relaxed);
+	s.free_slots = static_cast<std::uint16_t>(slots);
+	s.hint = 0;
+	for (std::size_t w = 0; w < kBitmapWords; w++) {
+		const std::size_t n = std::min<std::size_t>(slots - std::min(slots, w * 64), 64);
+		s.free_bits[w].store(n == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << n) - 1,
+				     std::memory_order_relaxed);
+	}
+	s.kind.store(SpanKind::small, std::memory_order_relaxed);
+}
+
+// The slot of the small span s that starts at p, or -1 if none does.  Needs
+// no lock for a slot the span handed out: its span cannot change while it
+// is out.  For another pointer the answer may be stale (a bad free racing
+// with the span's reuse); put_slot() asks again under the lock.
+long slot_of(const Span& s, const std::byte* p)
+{
+	const std::uint32_t size = kSizeClasses[s.size_class.load(std::memory_order_relaxed)];
+	const auto off = static_cast<std::uint32_t>(p - s.addr);  // < kSpan
+	const std::uint32_t slot = off / size;
+
+	if (slot * size != off || (slot + 1) * size > kSpan)
+		return -1;
+	return slot;
+}
+
+bool slot_is_free(const Span& s, std::size_t slot)
+{
+	return (s.free_bits[slot / 64].load(std::memory_order_relaxed) >> (slot % 64)) & 1;
+}
+
+// A slot of size class sc taken from its span: the first span with room,
+// else a new one; nullptr if no region can be mapped.  The class lock is
+// held.
+std::byte* take_slot(PriceClass::State& st, std::size_t sc)
+{
+	Span* s = st.partial[sc];
+
+	if (s == nullptr) {
+		std::pair<Region*, std::size_t> got;
+		try {
+			got = take_spans(st, 1);
+		} catch (const std::bad_alloc&) {
+			return nullptr;
+		}
+		if (got.first == nullptr)
+			return nullptr;
+		s = &got.first->spans[got.second];
+		s->committed = true;
+		init_small_span(*s, sc);
+		got.first->live++;
+		partial_push(st.partial, s);
+	}
+	while (s->free_bits[s->hint].load(std::memory_order_relaxed) == 0)
+		s->hint++;
+	auto& word = s->free_bits[s->hint];
+	const std::uint64_t bits = word.load(std::memory_order_relaxed);
+	const std::size_t slot = s->hint * 64U + static_cast<std::size_t>(std::countr_zero(bits));
+	word.store(bits & (bits - 1), std::memory_order_relaxed);
+	if (--s->free_slots == 0)
+		partial_remove(st.partial, s);
+	st.allocated += kSizeClasses[sc];
+	st.allocations++;
+	return s->addr + slot * kSizeClasses[sc];
+}
+
+// Gives the slot at p back to its span; a span left empty goes back to its
+// region, a region left empty is unmapped.  False if p is not a slot of
+// this class that its span handed out.  The class lock is held.
+bool put_slot(PriceClass::State& st, std::byte* p)
+{
+	Region* r = page_map().find(p);
+	if (r == nullptr || r->owner != &st.cls || r->dedicated)
+		return false;
+	const auto off = static_cast<std::size_t>(p - r->base);
+	if (off >= r->size)
+		return false;
+	const std::size_t idx = off / kSpan;
+	Span& s = r->spans[idx];
+	if (s.kind.load(std::memory_order_relaxed) != SpanKind::small)
+		return false;
+	const long slot = slot_of(s, p);
+	if (slot < 0 || slot_is_free(s, static_cast<std::size_t>(slot)))
+		return false;
+
+	auto& word = s.free_bits[static_cast<std::size_t>(slot) / 64];
+	word.store(word.load(std::memory_order_relaxed) | std::uint64_t{1} << (slot % 64),
+		   std::memory_order_relaxed);
+	s.hint = std::min(s.hint, static_cast<std::uint16_t>(slot / 64));
+	st.allocated -= kSizeClasses[s.size_class];
+	st.allocations--;
+	if (++s.free_slots < kSpan / kSizeClasses[s.size_class]) {
+		if (!s.in_partial)
+			partial_push(st.partial, &s);
+		return true;
+	}
+	if (s.in_partial)
+		partial_remove(st.partial, &s);
+	s.kind.store(SpanKind::free, std::memory_order_relaxed);
+	r->free_spans |= std::uint64_t{1} << idx;
+	r->live--;
+	unmap_if_empty(st, r);
+	return true;
+}
+
+void report_invalid_free(PriceClass::State& st, const void* p)
+{
+	st.invalid_frees.fetch_add(1, std::memory_order_relaxed);
+	fmt::print(stderr, "ramm: Arena::deallocate({}): not a live allocation "
+		   "(double free?)\n", fmt::ptr(p));
+}
+
+// ---------------------------------------------------------------------------
+// Thread caches
+// ---------------------------------------------------------------------------
+//
+// A ThreadCache is one thread's free slots of one price class.  Its owner
+// uses it without a lock.  Another thread that needs the slots back
+// (drain_caches(): release(), stats(), a suspected double free) takes them
+// with a handshake on two flags:
+//
+//   owner: enter() ... leave()         drainer: drain_caches()
+//     busy = true                        draining = true
+//     if draining: busy = false,         membarrier()
+//       and use the class lock instead   wait while busy
+//     ... pop or push slots ...          take the slots back
+//     busy = false                       draining = false
+//
+// Either the owner sees draining or the drainer sees busy: membarrier()
+// makes every running thread of the process execute a full memory barrier,
+// which the owner's side would otherwise need between its store and its
+// load.  The owner's fast path is thus two plain stores and a load; a lock
+// would cost two locked instructions per call, as much again as the rest
+// of the fast path.  Without membarrier() (kernels before 4.14, seccomp)
+// threads get no cache and every call takes the class lock.
+//
+// release() drains rather than accounts for the caches: a cached slot pins
+// its whole span, and spans are what release() gives back.
+//
+// Lifetimes: a cache belongs to its thread, which hands its slots back and
+// frees it when it exits.  A dying class only marks its caches dead (cls =
+// nullptr, their slots die with its regions); their threads free them later.
+// The registry lock orders these against drains and guards each class's
+// list of caches.  It is taken before a class lock and never while busy.
+
+struct ThreadCache {
+	std::atomic<PriceClass::State*> cls{nullptr};  // nullptr: the class is gone
+	ThreadCache* next = nullptr;                   // the owner's other caches
+	std::atomic<bool> busy{false};                 // the owner is at its slots
+	std::atomic<bool> draining{false};             // another thread wants them
+	// Per size class, count[sc] free slots; the last is the next one out.
+	std::array<std::uint8_t, kSizeClasses.size()> count{};
+	std::array<std::array<std::byte*, kCacheSlots>, kSizeClasses.size()> slots;
+};
+
+std::mutex& cache_registry()
+{
+	// Never destroyed: threads may exit after the static destructors.
+	static auto* mutex = new std::mutex;
+	return *mutex;
+}
+
+long membarrier(int command)
+{
+	return ::syscall(SYS_membarrier, command, 0U, 0);
+}
+
+// Whether drain_caches() can work, hence whether threads may cache.
+bool caches_possible()
+{
+	static const bool ok = membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0;
+	return ok;
+}
+
+// False if a drain is under way: then use the class lock.
+bool enter(ThreadCache& c)
+{
+	c.busy.store(true, std::memory_order_relaxed);
+	// For the compiler only: membarrier() orders the two for the CPU.
+	std::atomic_signal_fence(std::memory_order_seq_cst);
+	if (!c.draining.load(std::memory_order_acquire))
+		return true;
+	c.busy.store(false, std::memory_order_release);
+	return false;
+}
+
+void leave(ThreadCache& c)
+{
+	c.busy.store(false, std::memory_order_release);
+}
+
+// Gives n cached slots back to their spans.  The class lock is not held.
+void spill(PriceClass::State& st, std::byte* const* slots, std::size_t n)
+{
+	const std::lock_guard lock(st.mutex);
+
+	for (std::size_t i = 0; i < n; i++)
+		if (!put_slot(st, slots[i]))  // freed twice past the checks
+			report_invalid_free(st, slots[i]);
+}
+
+// Spills every slot of c.  Its owner is not at them (exiting, or drained).
+void empty_cache(PriceClass::State& st, ThreadCache& c)
+{
+	for (std::size_t sc = 0; sc < kSizeClasses.size(); sc++) {
+		spill(st, c.slots[sc].data(), c.count[sc]);
+		c.count[sc] = 0;
+	}
+}
+
+// Takes every cached slot of st back to its span (the handshake above).
+void drain_caches(PriceClass::State& st)
+{
+	const std::lock_guard registry(cache_registry());
+
+	if (st.caches.empty())
+		return;
+	for (ThreadCache* c : st.caches)
+		c->draining.store(true, std::memory_order_seq_cst);
+	membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
+	for (ThreadCache* c : st.caches) {
+		while (c->busy.load(std::memory_order_acquire))
+			std::this_thread::yield();
+		empty_cache(st, *c);
+		c->draining.store(false, std::memory_order_release);
+	}
+}
+
+// The calling thread's caches.  last is the fast path's guess, a plain
+// thread_local (no guard to check); the list has a destructor, so it is
+// touched only to make a cache.
+struct CacheList {
+	ThreadCache* head = nullptr;
+	~CacheList();
+};
+constinit thread_local ThreadCache* tls_last = nullptr;
+constinit thread_local bool tls_exited = false;
+thread_local CacheList tls_caches;
+
+CacheList::~CacheList()
+{
+	const std::lock_guard registry(cache_registry());
+
+	// A free from a later thread_local destructor takes the class lock.
+	tls_exited = true;
+	tls_last = nullptr;
+	while (head != nullptr) {
+		ThreadCache* c = head;
+		head = c->next;
+		if (PriceClass::State* st = c->cls.load(std::memory_order_relaxed)) {
+			empty_cache(*st, *c);
+			std::erase(st->caches, c);
+		}
+		delete c;
+	}
+}
+
+// The slow path of cache_for(): another class than last time, or a first.
+ThreadCache* find_cache(PriceClass::State& st)
+{
+	if (tls_exited || !caches_possible())
+		return nullptr;
+	for (ThreadCache* c = tls_caches.head; c != nullptr; c = c->next) {
+		if (c->cls.load(std::memory_order_relaxed) == &st) {
+			tls_last = c;
+			return c;
+		}
+	}
+
+	auto* fresh = new (std::nothrow) ThreadCache;
+	if (fresh == nullptr)
+		return nullptr;
+	const std::lock_guard registry(cache_registry());
+	try {
+		st.caches.push_back(fresh);
+	} catch (const std::bad_alloc&) {
+		delete fresh;
+		return nullptr;
+	}
+	// The caches of classes gone since are freed here.
+	for (ThreadCache** link = &tls_caches.head; *link != nullptr;) {
+		ThreadCache* c = *link;
+		if (c->cls.load(std::memory_order_relaxed) != nullptr) {
+			link = &c->next;
+			continue;
+		}
+		*link = c->next;
+		delete c;
+	}
+	fresh->cls.store(&st, std::memory_order_relaxed);
+	fresh->next = tls_caches.head;
+	tls_caches.head = fresh;
+	tls_last = fresh;
+	return fresh;
+}
+
+// The calling thread's cache for st; nullptr if it has none (no
+// membarrier(), the thread is exiting, no memory).
+ThreadCache* cache_for(PriceClass::State& st)
+{
+	ThreadCache* c = tls_last;
+
+	if (c != nullptr && c->cls.load(std::memory_order_relaxed) == &st) [[likely]]
+		return c;
+	return find_cache(st);
+}
+
+// Fills the empty size class sc of c, as far as memory allows.  The owner
+// is at its slots.
+void refill(PriceClass::State& st, ThreadCache& c, std::size_t sc)
+{
+	const std::lock_guard lock(st.mutex);
+
+	while (c.count[sc] < cache_batch(sc)) {
+		std::byte* p = take_slot(st, sc);
+		if (p == nullptr)
+			break;
+		c.slots[sc][c.count[sc]++] = p;
+	}
+}
+
+// The free key: the first word of a slot in a cache (slots are at least
+// 16 bytes) is set to a value derived from its address and a secret, so
+// that a second free of it is noticed without searching the caches.  A hint
+// only, for the span's bitmap stays the truth: program data may match it by
+// chance (which costs a drain, see free_small()), and a purge erases it
+// (a double free then goes unnoticed: ramm.hpp says so).
+std::uint64_t free_key(const std::byte* p)
+{
+	static const std::uint64_t secret = [] {
+		std::uint64_t s = 0x9e3779b97f4a7c15;
+		if (const auto at_random = ::getauxval(AT_RANDOM))
+			std::memcpy(&s, reinterpret_cast<const void*>(at_random), sizeof(s));
+		return s;
+	}();
+	return reinterpret_cast<std::uintptr_t>(p) ^ secret;
+}
+
+void mark_free(std::byte* p)
+{
+	const std::uint64_t key = free_key(p);
+	std::memcpy(p, &key, sizeof(key));
+}
+
+bool marked_free(const std::byte* p)
+{
+	std::uint64_t word;
+	std::memcpy(&word, p, sizeof(word));
+	return word == free_key(p);
+}
+
+// A slot of size class sc from the thread's cache (refilled from the spans
+// when empty), or from the spans under the class lock when the thread has
+// no cache or it is being drained.
+void* allocate_small(PriceClass::State& st, std::size_t sc)
+{
+	ThreadCache* c = cache_for(st);
+	std::byte* p = nullptr;
+
+	if (c != nullptr && enter(*c)) {
+		if (c->count[sc] == 0)
+			refill(st, *c, sc);
+		if (c->count[sc] != 0)
+			p = c->slots[sc][--c->count[sc]];
+		leave(*c);
+	} else {
+		const std::lock_guard lock(st.mutex);
+		p = take_slot(st, sc);
+	}
+	if (p != nullptr)
+		std::memset(p, 0, sizeof(std::uint64_t));  // no stale free key
+	return p;
+}
+
+// Frees the slot at p of the small span s.  First the checks that need no
+// lock: p starts a slot the span handed out, and does not bear the free key.
+// A slot that does may be in a cache already: every cache is drained and
+// the span decides (a double free, or data that looked like the key).
+// Otherwise the slot goes to the thread's cache, or if there is none to
+// its span under the class lock.  False if p is not a live allocation.
+bool free_small(PriceClass::State& st, Span& s, std::byte* p)
+{
+	const std::size_t sc = s.size_class.load(std::memory_order_relaxed);
+	const long slot = slot_of(s, p);
+
+	if (slot < 0 || slot_is_free(s, static_cast<std::size_t>(slot)))
+		return false;
+	if (marked_free(p)) {
+		drain_caches(st);
+		const std::lock_guard lock(st.mutex);
+		return put_slot(st, p);
+	}
+
+	ThreadCache* c = cache_for(st);
+	// Before the slot is the cache's: a drain may hand it out at once.
+	mark_free(p);
+	if (c != nullptr && enter(*c)) {
+		if (c->count[sc] == kCacheLimit[sc]) {
+			// Spill the oldest, keep the recently freed (still cached
+			// by the CPU).
+			auto& slots = c->slots[sc];
+			const std::size_t n = cache_batch(sc);
+			spill(st, slots.data(), n);
+			std::copy(slots.begin() + n, slots.begin() + c->count[sc], slots.begin());
+			c->count[sc] = static_cast<std::uint8_t>(c->count[sc] - n);
+		}
+		c->slots[sc][c->count[sc]++] = p;
+		leave(*c);
+		return true;
+	}
+	const std::lock_guard lock(st.mutex);
+	return put_slot(st, p);
+}
+
+}  // namespace
+
+PriceClass::PriceClass(Arena& arena, std::uint64_t price, Flags flags)
+	: arena_(arena), price_(price), flags_(flags), state_(std::make_unique<State>(*this))
+{
+}
+
+PriceClass::~PriceClass()
+{
+	{
+		// The threads free their caches of this class; the slots in
+		// them die with the regions.
+		const std::lock_guard registry(cache_registry());
+		for (ThreadCache* c : state_->caches)
+			c->cls.store(nullptr, std::memory_order_relaxed);
+	}
+	for (auto& region : state_->regions) {
+		page_map().set(*region, nullptr);
+		::munmap(region->base, region->reserved);
+	}
+}
+
+void PriceClass::set_evictor(Evictor evictor)
+{
+	const std::lock_guard lock(state_->handler_mutex);
+	state_->evictor = std::move(evictor);
+}
+
+void PriceClass::set_purge_handler(PurgeHandler handler)
+{
+	const std::lock_guard lock(state_->handler_mutex);
+	state_->purge_handler = std::move(handler);
+}
+
+void* PriceClass::allocate(std::size_t size, std::size_t align) noexcept
+{
+	State& st = *state_;
+
+	// Not std::has_single_bit(): without -mpopcnt it is a libgcc call.
+	if (align == 0 || (align & (align - 1)) != 0 || align > kMaxAlign)
+		return nullptr;
+	if (size == 0)
+		size = 1;
+	if (size <= kMaxSmall) {
+		const std::size_t sc = align <= 16 ? small_class(size) : size_class_of(size, align);
+		if (sc < kSizeClasses.size())
+			return allocate_small(st, sc);
+	}
+	if (size > (std::size_t{1} << 46))
+		return nullptr;
+
+	try {
+		const std::lock_guard lock(st.mutex);
+		if (size <= kMaxRun) {
+			const auto count = static_cast<unsigned>(round_up(size, kSpan) / kSpan);
+			auto [region, first] = take_spans(st, count);
+			if (region == nullptr)
+				return nullptr;
+			for (unsigned i = 0; i < count; i++) {
+				Span& s = region->spans[first + i];
+				s.kind = i == 0 ? SpanKind::run_head : SpanKind::run_tail;
+				s.committed = true;
+				s.run_len = static_cast<std::uint16_t>(count);
+			}
+			region->live++;
+			st.allocated += count * kSpan;
+			st.allocations++;
+			return region->span_addr(first);
+		}
+
+		auto fresh = new_region(*this, round_up(size, kSpan), true);
+		if (!fresh)
+			return nullptr;
+		fresh->live = 1;
+		fresh->committed = true;
+		fresh->free_spans = 0;
+		st.allocated += fresh->size;
+		st.allocations++;
+		std::byte* p = fresh->base;
+		st.regions.push_back(std::move(fresh));
+		return p;
+	} catch (const std::bad_alloc&) {
+		return nullptr;
+	}
+}
+
+namespace {
+
 // Frees the run or dedicated allocation at p of region r (owned by the
 // class of st, whose lock is held).  False if p is not one.
 bool free_large_locked(PriceClass::State& st, Region& r, std::byte* p)
@@ -549,7 +975,8 @@ bool free_large_locked(PriceClass::State& st, Region& r, std::byte* p)
 		if (off != 0 || r.live == 0)
 			return false;
 		r.live = 0;
-		st.counts.sub(r.size, 1);
+		st.allocated -= r.size;
+		st.allocations--;
 		return true;
 	}
 	if (p < r.base || off >= r.size)
@@ -563,67 +990,9 @@ bool free_large_locked(PriceClass::State& st, Region& r, std::byte* p)
 		r.spans[i].kind = SpanKind::free;
 		r.free_spans |= std::uint64_t{1} << i;
 	}
-	st.counts.sub(s.run_len * kSpan, 1);
+	st.allocated -= s.run_len * kSpan;
+	st.allocations--;
 	r.live--;
-	return true;
-}
-
-// The region r of st, taken out of the class if nothing in it is in use
-// any more (a class keeps one ordinary region, so that a loop of allocate
-// and free does not map and unmap).  The class lock is held; the caller
-// unmaps what it gets.
-std::unique_ptr<Region> drop_if_empty(PriceClass::State& st, Region* r)
-{
-	const auto ordinary = std::count_if(st.regions.begin(), st.regions.end(),
-					    [](auto& x) { return !x->dedicated; });
-	if (r->live != 0 || (!r->dedicated && ordinary <= 1))
-		return nullptr;
-	auto it = std::find_if(st.regions.begin(), st.regions.end(),
-			       [r](auto& x) { return x.get() == r; });
-	auto dead = std::move(*it);
-	st.regions.erase(it);
-	page_map().set(*dead, nullptr);
-	st.unmapped_committed += committed_bytes(*dead);
-	return dead;
-}
-
-// Frees the slot at p of the small span s (span idx of region r).  Under the
-// span's shard lock; a span left empty goes back to its region under the
-// class lock.  False if p is not a live slot.
-bool free_small(PriceClass::State& st, Region& r, std::size_t idx, std::byte* p,
-		std::unique_ptr<Region>& dead)
-{
-	Span& s = r.spans[idx];
-	const std::size_t shard = s.shard.load(std::memory_order_relaxed);
-	auto& sh = st.shards[shard];
-	const std::lock_guard lock(sh.mutex);
-
-	// Only a bad free can see the span change hands before the lock.
-	if (s.kind != SpanKind::small || s.shard.load(std::memory_order_relaxed) != shard)
-		return false;
-	const auto in_span = static_cast<std::size_t>(p - s.addr);
-	if (in_span % s.slot_size != 0 || in_span / s.slot_size >= s.slots)
-		return false;
-	const std::size_t slot = in_span / s.slot_size;
-	const std::uint64_t bit = std::uint64_t{1} << (slot % 64);
-	auto& word = s.free_bits[slot / 64];
-	if (word & bit)
-		return false;
-	word |= bit;
-	s.hint = std::min(s.hint, static_cast<std::uint16_t>(slot / 64));
-	sh.counts.sub(s.slot_size, 1);
-	if (++s.free_slots < s.slots) {
-		if (!s.in_partial)
-			partial_push(sh.partial, &s);
-		return true;
-	}
-	if (s.in_partial)
-		partial_remove(sh.partial, &s);
-	const std::lock_guard class_lock(st.mutex);
-	s.kind = SpanKind::free;
-	r.free_spans |= std::uint64_t{1} << idx;
-	r.live--;
-	dead = drop_if_empty(st, &r);
 	return true;
 }
 
@@ -739,26 +1108,19 @@ void Arena::deallocate(void* p) noexcept
 
 	PriceClass::State& st = *r->owner->state_;
 	auto* bp = static_cast<std::byte*>(p);
-	std::unique_ptr<Region> dead;
 	bool ok;
 	const std::size_t off = static_cast<std::size_t>(bp - r->base);
 	if (!r->dedicated && bp >= r->base && off < r->size &&
-	    r->spans[off / kSpan].kind == SpanKind::small) {
-		ok = free_small(st, *r, off / kSpan, bp, dead);
+	    r->spans[off / kSpan].kind.load(std::memory_order_relaxed) == SpanKind::small) {
+		ok = free_small(st, r->spans[off / kSpan], bp);
 	} else {
 		const std::lock_guard lock(st.mutex);
 		ok = free_large_locked(st, *r, bp);
 		if (ok)
-			dead = drop_if_empty(st, r);
+			unmap_if_empty(st, r);
 	}
-	if (!ok) {
-		st.invalid_frees.fetch_add(1, std::memory_order_relaxed);
-		fmt::print(stderr, "ramm: Arena::deallocate({}): not a live "
-			   "allocation (double free?)\n", fmt::ptr(p));
-		return;
-	}
-	if (dead)
-		::munmap(dead->base, dead->reserved);
+	if (!ok)
+		report_invalid_free(st, p);
 }
 
 std::size_t Arena::release(std::uintptr_t start, std::size_t len, std::size_t amount)
@@ -766,9 +1128,12 @@ std::size_t Arena::release(std::uintptr_t start, std::size_t len, std::size_t am
 	const auto classes = impl_->snapshot();
 	std::size_t released = 0;
 
-	// Free memory first: giving it back costs nobody anything.
-	for (PriceClass* cls : classes)
+	// Free memory first: giving it back costs nobody anything.  What the
+	// threads keep cached is free too, and pins its spans: drain it.
+	for (PriceClass* cls : classes) {
+		drain_caches(*cls->state_);
 		released += decommit_free(*cls->state_, start, len);
+	}
 
 	// Then the owners, class by class, until enough whole spans are free.
 	for (PriceClass* cls : classes) {
@@ -792,6 +1157,8 @@ std::size_t Arena::release(std::uintptr_t start, std::size_t len, std::size_t am
 			if (!overlaps || !evictor)
 				break;
 			const std::size_t freed = evictor({start, len, amount - released});
+			// Its frees went to this thread's cache.
+			drain_caches(st);
 			released += decommit_free(st, start, len);
 			{
 				const std::lock_guard lock(st.mutex);
@@ -863,14 +1230,8 @@ ArenaStats class_stats(const PriceClass::State& st)
 			if (r->spans[i].kind == SpanKind::free && r->spans[i].committed)
 				s.free_committed += kSpan;
 	}
-	// A slot is counted by the shard that owns its span, when allocated
-	// and when freed.
-	s.allocated = st.counts.bytes.load(std::memory_order_relaxed);
-	s.allocations = st.counts.allocations.load(std::memory_order_relaxed);
-	for (auto& sh : st.shards) {
-		s.allocated += sh.counts.bytes.load(std::memory_order_relaxed);
-		s.allocations += sh.counts.allocations.load(std::memory_order_relaxed);
-	}
+	s.allocated = st.allocated;
+	s.allocations = st.allocations;
 	s.released = st.released;
 	s.purged_notices = st.purged_notices;
 	s.invalid_frees = st.invalid_frees;
@@ -896,6 +1257,7 @@ ArenaStats Arena::stats() const
 	ArenaStats total;
 
 	for (PriceClass* cls : impl_->snapshot()) {
+		drain_caches(*cls->state_);
 		const std::lock_guard lock(cls->state_->mutex);
 		add(total, class_stats(*cls->state_));
 	}
@@ -917,6 +1279,7 @@ void Arena::print_stats(const StatsSink& sink) const
 			 "free-kept", "released", "purges"));
 	for (PriceClass* cls : impl_->snapshot()) {
 		ArenaStats s;
+		drain_caches(*cls->state_);
 		{
 			const std::lock_guard lock(cls->state_->mutex);
 			s = class_stats(*cls->state_);

@@ -350,8 +350,15 @@ Result<std::size_t> parse_size(std::string_view text);
 // free spans of a range to the kernel first, and only then asks the class's
 // evictor to free allocations.  A region left empty is unmapped at once.
 //
-// Thread-safe: one lock per price class.  Allocation is never attempted
-// inside a signal handler.
+// Thread-safe: one lock per price class, and in front of it a small cache
+// of free slots per thread and class (up to 16 KiB of each size class),
+// used without a lock.  What a thread has cached is taken back whenever
+// the spans must be exact: release(), stats(), print_stats() and a
+// suspected double free drain every thread's cache of the class, through
+// membarrier(2); where that call is missing (Linux < 4.14, seccomp) there
+// are no caches and every call takes the class lock.  A thread's cache is
+// handed back when it exits.  Allocation is never attempted inside a
+// signal handler.
 
 // The lowest price of price's class: the top three significant bits of it
 // (prices below 8 are classes of their own).  0 for 0.
@@ -376,8 +383,13 @@ public:
 	void* allocate(std::size_t size,
 		       std::size_t align = alignof(std::max_align_t)) noexcept;
 	// Any pointer allocate() returned (of this or another class of the
-	// same Arena).  nullptr is ignored; a pointer that is not a live
-	// allocation is reported to stderr and ignored.
+	// same Arena), from any thread.  nullptr is ignored; a pointer that
+	// is not a live allocation is reported to stderr and ignored.  Two
+	// double frees escape the lock-free checks: two threads freeing one
+	// pointer at the same moment, and a second free of discardable
+	// memory the kernel purged after the first (a free slot in a thread's
+	// cache is known by a key in its first word, which a purge zeroes).
+	// Either may hand the slot out twice.
 	void deallocate(void* p) noexcept;
 
 	std::uint64_t price() const noexcept { return price_; }
@@ -412,6 +424,8 @@ private:
 };
 
 // Counters of an Arena (or of one class), in bytes unless named otherwise.
+// Exact when no other thread uses the Arena meanwhile (stats() drains the
+// threads' caches first, see above); a snapshot otherwise.
 struct ArenaStats {
 	std::size_t regions = 0;          // priced regions mapped
 	std::size_t mapped = 0;           // bytes of them

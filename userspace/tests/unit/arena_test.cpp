@@ -11,8 +11,11 @@
 
 #include <algorithm>
 #include <cstring>
+#include <latch>
 #include <map>
+#include <memory>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -279,10 +282,10 @@ TEST(Arena, ThreadsAllocateAndFreeConcurrently)
 	EXPECT_EQ(arena.stats().allocations, 0U);
 }
 
-// Small objects live in per-shard spans; a free from another thread must
-// reach the owning shard, and span and region bookkeeping must stay right
-// while both threads also allocate (small slots, runs of spans, and
-// regions of their own).
+// A small object freed by another thread goes to that thread's cache, not
+// the allocator's; span and region bookkeeping must stay right while both
+// threads also allocate (small slots, runs of spans, and regions of their
+// own).
 TEST(Arena, ObjectsFreedByAnotherThreadWhileItAllocates)
 {
 	Arena arena;
@@ -340,6 +343,252 @@ TEST(Arena, ObjectsFreedByAnotherThreadWhileItAllocates)
 	EXPECT_EQ(st.allocated, 0U);
 	EXPECT_EQ(st.invalid_frees, 0U);
 	EXPECT_LE(st.regions, 1U);	// empty regions went back, one is kept
+}
+
+// Allocates and frees n objects of each size from 16 B to 16 KiB: every
+// size class of the calling thread's cache for cls ends up full.
+void fill_cache(ramm::PriceClass& cls, int n)
+{
+	std::vector<void*> v;
+	for (std::size_t size = 16; size <= 16384; size += size < 128 ? 16 : size / 4)
+		for (int i = 0; i < n; i++) {
+			v.push_back(cls.allocate(size));
+			std::memset(v.back(), 0x5a, size);
+		}
+	for (void* p : v)
+		cls.deallocate(p);
+}
+
+// What a thread keeps cached is free: stats() and release() see it while
+// the thread lives (and holds on to it).
+TEST(ArenaCaches, ReleaseRecoversAnotherThreadsCachedSlots)
+{
+	Arena arena;
+	auto& cls = arena.price_class(300, Flags::discardable).value().get();
+	std::latch freed(1), done(1);
+	std::thread holder([&] {
+		std::vector<void*> v;
+		for (int i = 0; i < 4096; i++) {  // 4096 x 512 B = 32 spans
+			v.push_back(cls.allocate(512));
+			std::memset(v.back(), 7, 512);
+		}
+		// The last ones freed stay in its cache, and pin their span.
+		for (void* p : v)
+			cls.deallocate(p);
+		freed.count_down();
+		done.wait();
+		// Its cache was taken while it waited: it works on regardless.
+		fill_cache(cls, 8);
+	});
+	freed.wait();
+	const auto region = arena.ranges().at(0);
+	EXPECT_EQ(arena.release(region.addr, region.len, region.len), std::size_t{32} << 16);
+	const auto st = arena.stats();
+	EXPECT_EQ(st.allocations, 0U);
+	EXPECT_EQ(st.allocated, 0U);
+	EXPECT_EQ(st.free_committed, 0U);
+	EXPECT_EQ(st.released, std::size_t{32} << 16);
+	done.count_down();
+	holder.join();
+	EXPECT_EQ(arena.stats().allocations, 0U);
+}
+
+// A thread that exits hands its full cache back to the spans.
+TEST(ArenaCaches, ThreadExitReturnsTheCache)
+{
+	Arena arena;
+	auto& cls = arena.price_class(1000, Flags::preserved).value().get();
+	std::thread([&] { fill_cache(cls, 100); }).join();
+	const auto st = arena.stats();
+	EXPECT_EQ(st.allocations, 0U);
+	EXPECT_EQ(st.allocated, 0U);
+	EXPECT_EQ(st.regions, 1U);  // the others went back when left empty
+	EXPECT_EQ(st.invalid_frees, 0U);
+}
+
+// An Arena may die while other threads still cache its slots; the threads
+// keep working, with other Arenas (maybe at the same address), and exit.
+TEST(ArenaCaches, ArenaDestroyedWhileAnotherThreadHoldsACache)
+{
+	auto arena = std::make_unique<Arena>();
+	Arena survivor;
+	std::latch cached(1), destroyed(1);
+	std::atomic<int> failures{0};
+	std::thread holder([&] {
+		fill_cache(arena->price_class(500, Flags::preserved).value().get(), 4);
+		cached.count_down();
+		destroyed.wait();
+		for (int round = 0; round < 3; round++) {
+			Arena next;
+			auto& cls = next.price_class(500, Flags::preserved).value().get();
+			fill_cache(cls, 4);
+			void* p = cls.allocate(64);
+			cls.deallocate(p);
+			if (next.stats().allocations != 0 || next.stats().invalid_frees != 0)
+				failures++;
+		}
+		// The thread exits with a cache of an Arena that lives on.
+		fill_cache(survivor.price_class(9, Flags::discardable).value().get(), 2);
+	});
+	cached.wait();
+	arena.reset();
+	destroyed.count_down();
+	holder.join();
+	EXPECT_EQ(failures, 0);
+	EXPECT_EQ(survivor.stats().allocations, 0U);
+}
+
+// One thread, two Arenas, their classes interleaved: each keeps its own
+// slots, counts and invalid frees.
+TEST(ArenaCaches, TwoArenasInOneThread)
+{
+	Arena a, b;
+	auto& ca = a.price_class(100, Flags::preserved).value().get();
+	auto& cb = b.price_class(100, Flags::preserved).value().get();
+	std::vector<std::pair<void*, std::uint64_t>> in_a, in_b;
+	for (std::uint64_t i = 0; i < 3000; i++) {
+		auto& cls = i % 2 ? ca : cb;
+		auto& list = i % 2 ? in_a : in_b;
+		void* p = cls.allocate(16 + i % 300);
+		fill(p, 16 + i % 300, i);
+		list.emplace_back(p, i);
+		if (i % 3 == 0) {
+			auto [q, id] = list[list.size() / 2];
+			ASSERT_TRUE(intact(q, 16 + id % 300, id));
+			list.erase(list.begin() + static_cast<long>(list.size() / 2));
+			cls.deallocate(q);
+		}
+	}
+	ASSERT_FALSE(in_a.empty());
+	b.deallocate(in_a[0].first);  // not b's
+	EXPECT_EQ(b.stats().invalid_frees, 1U);
+	EXPECT_EQ(a.stats().allocations, in_a.size());
+	EXPECT_EQ(b.stats().allocations, in_b.size());
+	for (auto [p, id] : in_a) {
+		ASSERT_TRUE(intact(p, 16 + id % 300, id));
+		a.deallocate(p);
+	}
+	for (auto [p, id] : in_b) {
+		ASSERT_TRUE(intact(p, 16 + id % 300, id));
+		b.deallocate(p);
+	}
+	EXPECT_EQ(a.stats().allocations, 0U);
+	EXPECT_EQ(b.stats().allocations, 0U);
+	EXPECT_EQ(a.stats().invalid_frees, 0U);
+}
+
+// A slot freed twice is caught while it sits in the first freer's cache,
+// whichever thread frees it the second time, and never handed out twice.
+TEST(ArenaCaches, DoubleFreeOfACachedSlotIsCaught)
+{
+	Arena arena;
+	auto& cls = arena.price_class(100, Flags::preserved).value().get();
+	void* p = cls.allocate(48);
+	void* q = cls.allocate(48);
+	cls.deallocate(p);
+	std::thread([&] { cls.deallocate(p); }).join();
+	cls.deallocate(q);
+	cls.deallocate(q);
+	EXPECT_EQ(arena.stats().invalid_frees, 2U);
+	EXPECT_EQ(arena.stats().allocations, 0U);
+	std::set<void*> seen;
+	std::vector<void*> v;
+	for (int i = 0; i < 2000; i++) {
+		v.push_back(cls.allocate(48));
+		ASSERT_TRUE(seen.insert(v.back()).second) << "handed out twice";
+	}
+	for (void* x : v)
+		cls.deallocate(x);
+	EXPECT_EQ(arena.stats().invalid_frees, 2U);
+}
+
+// Threads allocate, free each other's objects and check their data while
+// another thread keeps asking for memory back and reading the stats (the
+// drain handshake against the caches' fast paths).
+TEST(ArenaCaches, ReleaseAndStatsWhileThreadsChurn)
+{
+	Arena arena;
+	auto& cls = arena.price_class(700, Flags::discardable).value().get();
+	constexpr int kThreads = 3;
+	std::atomic<int> failures{0};
+	std::atomic<bool> stop{false};
+	// Objects handed from thread t to thread t + 1, which frees them.
+	struct Mailbox {
+		std::mutex mutex;
+		std::vector<std::pair<void*, std::uint64_t>> objects;
+	};
+	std::array<Mailbox, kThreads> mail;
+	const auto size_of = [](std::uint64_t id) -> std::size_t { return 16 + id % 700; };
+
+	std::vector<std::thread> threads;
+	for (int t = 0; t < kThreads; t++)
+		threads.emplace_back([&, t] {
+			std::mt19937 rng(static_cast<unsigned>(t));
+			std::vector<std::pair<void*, std::uint64_t>> mine;
+			for (std::uint64_t i = 0; i < 30000; i++) {
+				const std::uint64_t id = (std::uint64_t(t) << 32) | i;
+				void* p = cls.allocate(size_of(id));
+				if (p == nullptr) {
+					failures++;
+					continue;
+				}
+				fill(p, size_of(id), id);
+				mine.emplace_back(p, id);
+				if (mine.size() > 200 || rng() % 3 == 0) {
+					const auto at = rng() % mine.size();
+					auto obj = mine[at];
+					mine[at] = mine.back();
+					mine.pop_back();
+					if (rng() % 2) {
+						const std::lock_guard lock(mail[(t + 1) % kThreads].mutex);
+						mail[(t + 1) % kThreads].objects.push_back(obj);
+					} else {
+						if (!intact(obj.first, size_of(obj.second), obj.second))
+							failures++;
+						cls.deallocate(obj.first);
+					}
+				}
+				if (i % 64 == 0) {
+					std::vector<std::pair<void*, std::uint64_t>> got;
+					{
+						const std::lock_guard lock(mail[t].mutex);
+						got.swap(mail[t].objects);
+					}
+					for (auto [q, qid] : got) {
+						if (!intact(q, size_of(qid), qid))
+							failures++;
+						cls.deallocate(q);
+					}
+				}
+			}
+			for (auto [q, qid] : mine) {
+				if (!intact(q, size_of(qid), qid))
+					failures++;
+				cls.deallocate(q);
+			}
+		});
+	std::thread asker([&] {
+		while (!stop) {
+			for (auto& r : arena.ranges())
+				arena.release(r.addr, r.len, r.len);
+			(void)arena.stats();
+		}
+	});
+	for (auto& th : threads)
+		th.join();
+	stop = true;
+	asker.join();
+	for (auto& box : mail)
+		for (auto [q, qid] : box.objects) {
+			if (!intact(q, size_of(qid), qid))
+				failures++;
+			cls.deallocate(q);
+		}
+	EXPECT_EQ(failures, 0);
+	const auto st = arena.stats();
+	EXPECT_EQ(st.allocations, 0U);
+	EXPECT_EQ(st.allocated, 0U);
+	EXPECT_EQ(st.invalid_frees, 0U);
 }
 
 TEST(Arena, ReleaseGivesBackFreeSpansFirstThenAsksTheEvictor)
