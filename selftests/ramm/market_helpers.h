@@ -312,7 +312,8 @@ static inline void mk_close(struct mk_child *c)
 		close(c->ctrl);
 	if (c->rep >= 0)
 		close(c->rep);
-	c->ctrl = c->rep = -1;
+	c->ctrl = -1;
+	c->rep = -1;
 }
 
 /* Kill and reap every child that is still there (fixture teardown). */

@@ -614,8 +614,10 @@ TEST_F(participant, unregister_hangs_up_fds)
 
 	pfd[0].fd = fd;
 	pfd[1].fd = nfd;
-	pfd[0].events = pfd[1].events = POLLIN;
-	pfd[0].revents = pfd[1].revents = 0;
+	pfd[0].events = POLLIN;
+	pfd[1].events = POLLIN;
+	pfd[0].revents = 0;
+	pfd[1].revents = 0;
 	ASSERT_EQ(2, poll(pfd, 2, 1000)) {
 		TH_LOG("revents %#x %#x", pfd[0].revents, pfd[1].revents);
 	}

@@ -279,7 +279,7 @@ static void answer(struct stress_thread *t, const struct ramm_request *q)
 		if (to - from > q->amount)
 			to = from + q->amount;
 		if (madvise((void *)(uintptr_t)from, to - from, MADV_DONTNEED))
-			stress_error(t, "madvise (answer)", errno);
+			stress_error(t, "madvise to give memory back", errno);
 		else
 			t->r.released += to - from;
 		return;
