@@ -8,12 +8,14 @@
 #   make kernel     build/bzImage (the debug RAMM kernel)
 #   make initramfs  build/initramfs.cpio.gz
 #   make source     build/linux: Debian's 6.1 with the series applied
+#   make series     out/series/: the RFC patch series, checked and built
+#                   patch by patch (RAMM_SERIES_BUILD=0: no builds)
 #   make deps       install the Debian packages that are missing
 #   make clean      remove build/ and out/
 
 S := scripts
 
-.PHONY: all check demo bench deps source kernel initramfs clean
+.PHONY: all check demo bench deps source series kernel initramfs clean
 all: check
 
 check:
@@ -30,6 +32,9 @@ deps:
 
 source: deps
 	@$(S)/source.sh
+
+series: source
+	@$(S)/series.sh
 
 kernel: source
 	@$(S)/kernel.sh debug

@@ -14,6 +14,8 @@ PACKAGES=(
 	python3 gnuplot-nox
 	# userspace library and its tests
 	g++ cmake libfmt-dev libgtest-dev liblz4-dev libxxhash-dev
+	# make series (a git tree of the source, patch) and the man page test
+	git patch man-db groff-base
 )
 # For scripts/tests/deps-test.sh: pretend more packages are needed.
 read -ra extra <<<"${RAMM_EXTRA_PACKAGES:-}"
