@@ -9,7 +9,7 @@
 # (a skipped test is not a pass).
 . "$(dirname "$0")/lib.sh"
 
-RAMM_STEPS=9
+RAMM_STEPS=10
 results=$BUILD/results.txt
 : >"$results"
 # What explains a failure, printed with the summary (not inside a step line).
@@ -92,6 +92,21 @@ host_tests() {
 		grep -E '^(PASS|FAIL) ' "$out" >>"$results" || true
 	done
 	return 0
+}
+
+# The RFC series (scripts/series.sh --check): generated from the manifest,
+# applied to the pristine source, it must give exactly the tree source.sh
+# made and the kernels below are built from.  No checkpatch, no builds:
+# make series does those.
+series_check() {
+	local log=$LOGS/series-check.log name="series:applied-to-pristine-is-the-tested-tree"
+	if "$S/series.sh" --check >"$log" 2>&1; then
+		record PASS "$name"
+	else
+		record FAIL "$name"
+		{ echo "--- the RFC series check failed; the end of $log ---"
+		  tail -n 30 "$log"; } >>"$diag"
+	fi
 }
 
 noramm_kernel() {
@@ -197,6 +212,7 @@ noramm_guest() {
 must "dependencies (Debian packages)" "$S/deps.sh"
 must "kernel source: extract 6.1, apply patches/series" "$S/source.sh"
 step "host tests: libramm (ctest, ASan + UBSan), the pipeline's own tests" host_tests
+step "RFC series: generated, applied to pristine 6.1, same as the tree" series_check
 must "kernel build (x86_64, RAMM + DEBUG_VM, lockdep, KASAN)" \
 	"$S/kernel.sh" debug
 step "kernel build (CONFIG_RAMM=n, no debugging)" noramm_kernel
