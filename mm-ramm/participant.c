@@ -518,8 +518,9 @@ static size_t __ramm_take(struct ramm_participant *p, struct ramm_request *out,
  * PR_RAMM_GET_REQUESTS.
  *
  * Return: bytes copied, 0 with nothing queued, -EINVAL for a buffer
- * smaller than a record, -EFAULT (the record taken is lost to the caller
- * then, as with any read() into a bad buffer).
+ * smaller than a record, -EFAULT when not even the first record could be
+ * copied.  The record whose copy faulted is lost to the caller, as with
+ * any read() into a bad buffer; those copied before it are returned.
  */
 static ssize_t ramm_copy_requests(struct ramm_participant *p,
 				  void __user *buf, size_t size)
@@ -541,8 +542,11 @@ static ssize_t ramm_copy_requests(struct ramm_participant *p,
 			break;
 		}
 		spin_unlock(&p->lock);
-		if (copy_to_user(buf + n * sizeof(rec), &rec, sizeof(rec)))
-			return -EFAULT;
+		if (copy_to_user(buf + n * sizeof(rec), &rec, sizeof(rec))) {
+			if (!n)
+				return -EFAULT;
+			break;
+		}
 	}
 	ramm_request_check(p);
 	return n * sizeof(rec);
