@@ -5,6 +5,7 @@
 #   make demo       the scenario on the RAMM kernel and on stock 6.1, side by side
 #   make check      everything: host tests, kernels, the guest's tests
 #   make bench      measure RAMM against stock 6.1: bench/results.md
+#   make fuzz       the syscall fuzzer for 1,000,000 calls (RAMM_FUZZ_CALLS)
 #   make kernel     build/bzImage (the debug RAMM kernel)
 #   make initramfs  build/initramfs.cpio.gz
 #   make source     build/linux: Debian's 6.1 with the series applied
@@ -15,7 +16,7 @@
 
 S := scripts
 
-.PHONY: all check demo bench deps source series kernel initramfs clean
+.PHONY: all check demo bench fuzz deps source series kernel initramfs clean
 all: check
 
 check:
@@ -26,6 +27,9 @@ demo:
 
 bench:
 	@$(S)/bench.sh
+
+fuzz:
+	@$(S)/fuzz.sh
 
 deps:
 	@$(S)/deps.sh
