@@ -88,13 +88,16 @@ static inline void ramm_vma_unlink(struct vm_area_struct *vma)
 void __ramm_vmas_detached(struct maple_tree *mt);
 
 /*
- * do_mas_align_munmap(): the VMAs in @mt have left the address space.
- * They are freed only after mmap_lock may have been downgraded, when
- * krammmd may be walking the list, so they leave it now.
+ * do_mas_align_munmap(): the VMAs in @mt have left @mm.  They are freed
+ * only after mmap_lock may have been downgraded, when krammmd may be
+ * walking the list, so they leave it now.  An mm with no priced VMA, the
+ * common case, pays one test.
  */
-static inline void ramm_vmas_detached(struct maple_tree *mt)
+static inline void ramm_vmas_detached(struct mm_struct *mm,
+				      struct maple_tree *mt)
 {
-	if (static_branch_unlikely(&ramm_in_use))
+	if (static_branch_unlikely(&ramm_in_use) &&
+	    !list_empty(&mm->ramm_priced))
 		__ramm_vmas_detached(mt);
 }
 
@@ -230,7 +233,8 @@ static inline void ramm_vma_unlink(struct vm_area_struct *vma)
 {
 }
 
-static inline void ramm_vmas_detached(struct maple_tree *mt)
+static inline void ramm_vmas_detached(struct mm_struct *mm,
+				      struct maple_tree *mt)
 {
 }
 
