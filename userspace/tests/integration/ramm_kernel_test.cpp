@@ -14,9 +14,14 @@
 #include <gtest/gtest.h>
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <algorithm>
 #include <cstring>
+#include <filesystem>
+#include <string>
 
 namespace {
 
@@ -335,6 +340,50 @@ TEST_F(RammKernel, KernelPricedMappingOutlivesRammDisable)
 	const ramm_range range = mapping.kernel_price().value();
 	EXPECT_EQ(range.price, 1802U);
 	EXPECT_EQ(range.ramm_flags, RAMM_DISCARDABLE);
+}
+
+// rammctl --watch on the live market: the guest installs the tools in
+// bin/ next to gtest/.  Two frames, each drawn whole after a screen clear;
+// the second has the rate column, and lists this process with its priced
+// memory.
+TEST_F(RammKernel, RammctlWatchRedrawsTheLiveMarket)
+{
+	auto mapping = PricedMapping::create(4 * MiB, 1901, Flags::discardable).value();
+	touch(mapping);
+	const auto rammctl =
+		std::filesystem::read_symlink("/proc/self/exe").parent_path().parent_path() /
+		"bin" / "rammctl";
+	ASSERT_TRUE(std::filesystem::exists(rammctl)) << rammctl;
+
+	const std::string command = rammctl.string() + " --watch 1 --count 2";
+	FILE* pipe = ::popen(command.c_str(), "r");
+	ASSERT_NE(pipe, nullptr) << std::strerror(errno);
+	std::string out;
+	char buf[4096];
+	for (std::size_t n; (n = std::fread(buf, 1, sizeof(buf), pipe)) > 0;)
+		out.append(buf, n);
+	ASSERT_EQ(::pclose(pipe), 0) << out;
+
+	const std::string clear = "\x1b[H\x1b[2J";
+	std::size_t frames = 0;
+	for (std::size_t at = out.find(clear); at != std::string::npos;
+	     at = out.find(clear, at + clear.size()))
+		frames++;
+	EXPECT_EQ(frames, 2U) << out;
+	const std::string last = out.substr(out.rfind(clear));
+	EXPECT_THAT(last, HasSubstr("market: /sys/kernel/mm/ramm"));
+	EXPECT_THAT(last, HasSubstr("RATE"));
+	EXPECT_THAT(last, HasSubstr("wakes_ahead"));
+	// A row of the process table starts with our pid, right-aligned.
+	const std::string pid = std::to_string(::getpid()) + " ";
+	bool listed = false;
+	for (std::size_t at = 0; at < last.size() && !listed;) {
+		const std::size_t end = std::min(last.find('\n', at), last.size());
+		const std::size_t first = last.find_first_not_of(' ', at);
+		listed = first < end && last.compare(first, pid.size(), pid) == 0;
+		at = end + 1;
+	}
+	EXPECT_TRUE(listed) << "pid " << ::getpid() << " is not listed:\n" << last;
 }
 
 }  // namespace
