@@ -55,16 +55,7 @@ if [[ ! -f $obj/.config || $(cat "$obj/.ramm-config" 2>/dev/null) != "$want" ]];
 	run_logged "$log" "$KSRC/scripts/kconfig/merge_config.sh" -m \
 		-O "$obj" "$obj/.config" "${frags[@]}"
 	run_logged "$log" kmake "$obj" olddefconfig
-	missing=()
-	while read -r line; do
-		case $line in
-		CONFIG_*=*)
-			grep -qxF "$line" "$obj/.config" || missing+=("$line");;
-		"# CONFIG_"*" is not set")
-			opt=${line#\# }; opt=${opt%% *}
-			! grep -q "^$opt=" "$obj/.config" || missing+=("$line");;
-		esac
-	done < <(cat "${frags[@]}")
+	mapfile -t missing < <(config_missing "$obj/.config" "${frags[@]}")
 	if ((${#missing[@]})); then
 		{
 			echo "error: these options from the config fragments are not in"

@@ -89,3 +89,20 @@ kmake() {
 		KBUILD_BUILD_USER=ramm KBUILD_BUILD_HOST=ramm \
 		KBUILD_BUILD_TIMESTAMP="RAMM" -j"$JOBS" "$@"
 }
+
+# config_missing CONFIG FRAGMENT...: print each line of the config
+# fragments that CONFIG does not honour (kconfig dropped the option for an
+# unmet dependency): "CONFIG_X=v" not in CONFIG, or "# CONFIG_X is not set"
+# while CONFIG sets it.
+config_missing() {
+	local config=$1 line opt; shift
+	while read -r line; do
+		case $line in
+		CONFIG_*=*)
+			grep -qxF "$line" "$config" || echo "$line";;
+		"# CONFIG_"*" is not set")
+			opt=${line#\# }; opt=${opt%% *}
+			! grep -q "^$opt=" "$config" || echo "$line";;
+		esac
+	done < <(cat "$@")
+}

@@ -69,7 +69,7 @@ bmake() {	# bmake SRC OBJ TARGET...
 # fragment or a Kconfig file changed since OBJ was last configured.
 configure() {
 	local src=$1 obj=$2 log=$3; shift 3
-	local want line opt missing=()
+	local want missing
 	want=$( (cat "$@"; git -C "$G" ls-tree -r HEAD | grep -P '\t(.*/)?Kconfig[^/]*$') | sha256sum)
 	[[ -f $obj/.config && $(cat "$obj/.ramm-config" 2>/dev/null) == "$want" ]] && return 0
 	mkdir -p "$obj"
@@ -77,15 +77,7 @@ configure() {
 	in_tree "$src" nice -n 19 "$src/scripts/kconfig/merge_config.sh" -m -O "$obj" \
 		"$obj/.config" "$@" >>"$log" 2>&1 || return 1
 	bmake "$src" "$obj" olddefconfig >>"$log" 2>&1 || return 1
-	while read -r line; do
-		case $line in
-		CONFIG_*=*)
-			grep -qxF "$line" "$obj/.config" || missing+=("$line");;
-		"# CONFIG_"*" is not set")
-			opt=${line#\# }; opt=${opt%% *}
-			! grep -q "^$opt=" "$obj/.config" || missing+=("$line");;
-		esac
-	done < <(cat "$@")
+	mapfile -t missing < <(config_missing "$obj/.config" "$@")
 	if ((${#missing[@]})); then
 		echo "options not in $obj/.config (unmet dependencies): ${missing[*]}" | tee -a "$log" >&2
 		return 1
