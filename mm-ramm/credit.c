@@ -16,7 +16,9 @@
  * (decay: old failures are forgotten).  c never falls below 1, so the
  * ranking by price survives among processes that all ignore.  Three
  * ignored asks take c from 1000 to 125: a range priced 4000 then ranks
- * below one priced 1000 whose owner answers.
+ * below one priced 1000 whose owner answers.  Answers alone bring c back
+ * to 997 (a quarter of a deficit under 4 rounds to 0); decay forgives the
+ * rest.
  *
  * The credit survives re-registration and exec and is inherited on fork,
  * so it cannot be laundered.  Only krammmd writes it.
@@ -30,22 +32,43 @@
 
 #include "ramm.h"
 
+/**
+ * ramm_deficit_decayed - a deficit after @elapsed_ns of decay
+ * @deficit:     the deficit, 1000 - credit
+ * @elapsed_ns:  time since the deficit was last decayed
+ * @halflife_ns: credit_halflife_s in nanoseconds; 0: no decay
+ * @used_ns:     set to the time the whole half-lives in @elapsed_ns took,
+ *               by which the caller advances its stamp
+ *
+ * Return: @deficit halved once per whole half-life.
+ */
+unsigned int ramm_deficit_decayed(unsigned int deficit, u64 elapsed_ns,
+				  u64 halflife_ns, u64 *used_ns)
+{
+	u64 n;
+
+	*used_ns = 0;
+	if (!deficit || !halflife_ns)
+		return deficit;
+	n = div64_u64(elapsed_ns, halflife_ns);
+	*used_ns = n * halflife_ns;
+	return n >= 32 ? 0 : deficit >> n;
+}
+
 /* Apply the decay due at @now_ns; krammmd only. */
 static unsigned int ramm_credit_decay(struct ramm_credit *cr, u64 now_ns)
 {
 	u64 halflife = (u64)READ_ONCE(ramm_tun.credit_halflife_s) *
 		       NSEC_PER_SEC;
 	unsigned int deficit = READ_ONCE(cr->deficit);
-	u64 n;
+	u64 used;
 
-	if (!deficit || !halflife)
+	deficit = ramm_deficit_decayed(deficit, now_ns - cr->stamp_ns,
+				       halflife, &used);
+	if (!used)
 		return deficit;
-	n = div64_u64(now_ns - cr->stamp_ns, halflife);
-	if (!n)
-		return deficit;
-	deficit = n >= 32 ? 0 : deficit >> n;
 	WRITE_ONCE(cr->deficit, deficit);
-	cr->stamp_ns += n * halflife;
+	cr->stamp_ns += used;
 	return deficit;
 }
 
@@ -88,6 +111,30 @@ unsigned int ramm_credit_of(struct ramm_participant *p)
 }
 
 /**
+ * ramm_credit_after - a credit moved by a verdict
+ * @credit: the credit, in thousandths, 1..RAMM_CREDIT_FULL
+ * @v:      what became of an ask
+ *
+ * Return: the new credit, never below 1, so that the ranking by price
+ * survives among processes that all ignore.
+ */
+unsigned int ramm_credit_after(unsigned int credit, enum ramm_verdict v)
+{
+	switch (v) {
+	case RAMM_ANSWERED:
+		credit += (RAMM_CREDIT_FULL - credit) / 4;
+		break;
+	case RAMM_LATE:
+		credit -= credit / 4;
+		break;
+	case RAMM_IGNORED:
+		credit -= credit / 2;
+		break;
+	}
+	return max(credit, 1U);
+}
+
+/**
  * ramm_credit_record - move the credit of @p's process by a verdict
  * @p: the participant
  * @v: what became of an ask
@@ -104,22 +151,10 @@ void ramm_credit_record(struct ramm_participant *p, enum ramm_verdict v)
 		goto out;
 	if (!ramm_credit_decay(cr, now))
 		cr->stamp_ns = now;
-	c = ramm_credit_peek(cr);
-	switch (v) {
-	case RAMM_ANSWERED:
-		c += (RAMM_CREDIT_FULL - c) / 4;
-		atomic64_inc(&cr->answered);
-		break;
-	case RAMM_LATE:
-		c -= c / 4;
-		atomic64_inc(&cr->late);
-		break;
-	case RAMM_IGNORED:
-		c -= c / 2;
-		atomic64_inc(&cr->ignored);
-		break;
-	}
-	WRITE_ONCE(cr->deficit, RAMM_CREDIT_FULL - max(c, 1U));
+	c = ramm_credit_after(ramm_credit_peek(cr), v);
+	WRITE_ONCE(cr->deficit, RAMM_CREDIT_FULL - c);
+	atomic64_inc(v == RAMM_ANSWERED ? &cr->answered :
+		     v == RAMM_LATE ? &cr->late : &cr->ignored);
 out:
 	rcu_read_unlock();
 }
@@ -158,6 +193,23 @@ void ramm_credit_count(struct ramm_participant *p, u64 asked,
 u64 ramm_effective_price(u64 price, unsigned int credit)
 {
 	return mul_u64_u32_div(price, credit, RAMM_CREDIT_FULL);
+}
+
+/**
+ * ramm_key_of - where a range ranks
+ * @price:  its price
+ * @credit: its owner's credit, in thousandths
+ * @id:     its owner's registration number (older first)
+ * @start:  its start address
+ */
+struct ramm_key ramm_key_of(u64 price, unsigned int credit, u64 id,
+			    unsigned long start)
+{
+	return (struct ramm_key) {
+		.eff = ramm_effective_price(price, credit),
+		.id = id,
+		.start = start,
+	};
 }
 
 /* copy_signal(): the child keeps its parent's credit, not its history. */

@@ -370,6 +370,27 @@ static u64 ramm_outstanding_in(struct mem_cgroup *memcg)
 	return pages;
 }
 
+/**
+ * ramm_over_limit - what a memory cgroup's participants are asked for
+ * @usage:             pages charged to it
+ * @limit:             the lower of its memory.high and memory.max
+ * @headroom_permille: the headroom tunable
+ * @outstanding:       pages its participants were asked for and have not
+ *                     answered yet
+ *
+ * Return: how far @usage plus the headroom share of @limit is over
+ * @limit, less @outstanding; 0 when that is nothing.
+ */
+long ramm_over_limit(unsigned long usage, unsigned long limit,
+		     unsigned int headroom_permille, u64 outstanding)
+{
+	unsigned long want = usage + limit / 1000 * headroom_permille;
+
+	if (want <= limit || want - limit <= outstanding)
+		return 0;
+	return min_t(u64, want - limit - outstanding, LONG_MAX);
+}
+
 static long ramm_shortfall(bool pressure, u64 outstanding)
 {
 	long shortfall;
@@ -423,13 +444,11 @@ static bool ramm_next_candidate(struct mem_cgroup *memcg,
 			 */
 			if (!ramm_vma_priceable(vma) || !vma->anon_vma)
 				continue;
-			if (price >= reserve && !above_reserve)
+			if (!ramm_askable(price, reserve, above_reserve))
 				continue;
-			key.eff = ramm_effective_price(price, p->credit);
-			key.id = p->id;
-			key.start = vma->vm_start;
-			if (!ramm_key_before(after, &key) ||
-			    !ramm_key_before(&key, &best->key))
+			key = ramm_key_of(price, p->credit, p->id,
+					  vma->vm_start);
+			if (!ramm_key_better(after, &key, &best->key))
 				continue;
 			*best = (struct ramm_candidate) {
 				.key = key,
@@ -447,6 +466,36 @@ static bool ramm_next_candidate(struct mem_cgroup *memcg,
 	return best->p;
 }
 
+/**
+ * ramm_askable - whether a range may be asked for in this pass
+ * @price:         its price
+ * @reserve:       the reserve price
+ * @above_reserve: the pass escalated: reclaimable page cache no longer
+ *                 covers the shortfall
+ *
+ * Ranges priced at or above the reserve are worth more than page cache:
+ * they are asked for only once page cache cannot cover the shortfall.
+ */
+bool ramm_askable(u64 price, u64 reserve, bool above_reserve)
+{
+	return price < reserve || above_reserve;
+}
+
+/**
+ * ramm_ask_pages - how much to ask of one range
+ * @resident:    its pages in RAM
+ * @outstanding: its pages already asked for and not yet judged
+ * @shortfall:   what the pass still needs
+ *
+ * Return: its resident pages not yet asked for, at most @shortfall.
+ */
+u64 ramm_ask_pages(u64 resident, u64 outstanding, long shortfall)
+{
+	if (shortfall <= 0 || resident <= outstanding)
+		return 0;
+	return min_t(u64, resident - outstanding, shortfall);
+}
+
 /* Ask @c's owner for up to @shortfall pages; returns the pages asked. */
 static u64 ramm_ask_one(struct ramm_candidate *c, long shortfall, u64 now)
 {
@@ -462,9 +511,9 @@ static u64 ramm_ask_one(struct ramm_candidate *c, long shortfall, u64 now)
 	mmput_async(p->mm);
 
 	asked = ramm_outstanding(p, c->key.start, c->end);
-	if (usage.resident <= asked)
+	pages = ramm_ask_pages(usage.resident, asked, shortfall);
+	if (!pages)
 		return 0;
-	pages = min_t(u64, usage.resident - asked, shortfall);
 	if (!ramm_queue_ask(p, c->key.start, c->end, c->price, pages,
 			    usage.resident + usage.swapped, now))
 		return 0;
@@ -481,7 +530,7 @@ static u64 ramm_ask_one(struct ramm_candidate *c, long shortfall, u64 now)
 static u64 ramm_ask(struct mem_cgroup *memcg, long shortfall, bool escalate,
 		    u64 now)
 {
-	struct ramm_key after = { 0, 0, 0 };
+	struct ramm_key after = RAMM_KEY_MIN;
 	struct ramm_candidate c;
 	bool above_reserve;
 	u64 asked = 0, pages;
@@ -549,24 +598,17 @@ void ramm_memcg_wake(struct mem_cgroup *memcg, bool escalate)
 	ramm_wake_krammmd(RAMM_WAKE_CHECK);
 }
 
-/*
- * What @memcg is over its limit (the lower of memory.high and memory.max)
- * less the headroom share of that limit, less what its participants were
- * asked for and have not yet answered.
- */
+/* What @memcg's participants are asked for; see ramm_over_limit(). */
 static long ramm_memcg_shortfall(struct mem_cgroup *memcg)
 {
 	unsigned long limit = min(READ_ONCE(memcg->memory.high),
 				  READ_ONCE(memcg->memory.max));
-	unsigned long usage = page_counter_read(&memcg->memory);
-	unsigned long headroom;
 
 	if (limit == PAGE_COUNTER_MAX)
 		return 0;
-	headroom = limit / 1000 * READ_ONCE(ramm_tun.headroom_permille);
-	if (usage + headroom <= limit)
-		return 0;
-	return usage + headroom - limit - ramm_outstanding_in(memcg);
+	return ramm_over_limit(page_counter_read(&memcg->memory), limit,
+			       READ_ONCE(ramm_tun.headroom_permille),
+			       ramm_outstanding_in(memcg));
 }
 
 /* Ask, in each cgroup reclaimed since the last pass, for its shortfall. */

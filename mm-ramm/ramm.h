@@ -121,6 +121,7 @@ void ramm_fill_stats(struct mm_struct *mm, struct ramm_stats *stats);
  * Ranges are ranked by effective price, then registration order (older
  * first), then address.  A pass walks them in that order by asking each
  * time for the first one after the last: no allocation, no sorting.
+ * These helpers are the whole ranking; ramm_kunit.c tests them.
  */
 struct ramm_key {
 	u64 eff;
@@ -138,7 +139,20 @@ static inline bool ramm_key_before(const struct ramm_key *a,
 	return a->start < b->start;
 }
 
+/*
+ * Whether a scan for the first range after @after should take @key over
+ * @best, the first it has found so far.
+ */
+static inline bool ramm_key_better(const struct ramm_key *after,
+				   const struct ramm_key *key,
+				   const struct ramm_key *best)
+{
+	return ramm_key_before(after, key) && ramm_key_before(key, best);
+}
+
 #define RAMM_KEY_MAX ((struct ramm_key) { U64_MAX, U64_MAX, ULONG_MAX })
+/* Before every range: participant ids start at 1. */
+#define RAMM_KEY_MIN ((struct ramm_key) { 0, 0, 0 })
 
 /*
  * Whether @p's address space belongs to @memcg or a cgroup below it (its
@@ -155,11 +169,16 @@ static inline bool ramm_in_memcg(struct ramm_participant *p,
 /* credit.c */
 enum ramm_verdict { RAMM_ANSWERED, RAMM_LATE, RAMM_IGNORED };
 
+unsigned int ramm_credit_after(unsigned int credit, enum ramm_verdict v);
+unsigned int ramm_deficit_decayed(unsigned int deficit, u64 elapsed_ns,
+				  u64 halflife_ns, u64 *used_ns);
 unsigned int ramm_credit_of(struct ramm_participant *p);
 void ramm_credit_record(struct ramm_participant *p, enum ramm_verdict v);
 void ramm_credit_count(struct ramm_participant *p, u64 asked,
 		       u64 purged_bytes, u64 overflows);
 u64 ramm_effective_price(u64 price, unsigned int credit);
+struct ramm_key ramm_key_of(u64 price, unsigned int credit, u64 id,
+			    unsigned long start);
 
 /* krammmd.c */
 enum ramm_wake_why {
@@ -173,6 +192,10 @@ void ramm_wake_krammmd(enum ramm_wake_why why);
 void ramm_memcg_wake(struct mem_cgroup *memcg, bool escalate);
 void ramm_arm_ahead(void);
 int ramm_krammmd_start(void);
+bool ramm_askable(u64 price, u64 reserve, bool above_reserve);
+u64 ramm_ask_pages(u64 resident, u64 outstanding, long shortfall);
+long ramm_over_limit(unsigned long usage, unsigned long limit,
+		     unsigned int headroom_permille, u64 outstanding);
 
 /* reclaim.c */
 int ramm_reclaim_init(void);

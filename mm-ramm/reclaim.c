@@ -252,11 +252,10 @@ static bool ramm_pick_next(struct mem_cgroup *memcg,
 				if (!ramm_vma_purgeable(vma) ||
 				    above != last_resort)
 					continue;
-				key.eff = ramm_effective_price(price, credit);
-				key.id = p->id;
-				key.start = vma->vm_start;
-				if (ramm_key_before(&after->key, &key) &&
-				    ramm_key_before(&key, &best->key)) {
+				key = ramm_key_of(price, credit, p->id,
+						  vma->vm_start);
+				if (ramm_key_better(&after->key, &key,
+						    &best->key)) {
 					best->key = key;
 					best->p = p;
 				}
@@ -343,7 +342,8 @@ unlock:
 static u64 ramm_purge_cheapest(struct mem_cgroup *memcg, bool above,
 			       u64 pages, u64 detected, bool oom)
 {
-	struct ramm_pick after = {}, pick;	/* after: the cursor */
+	struct ramm_pick after = { .key = RAMM_KEY_MIN };	/* the cursor */
+	struct ramm_pick pick;
 	u64 freed = 0;
 
 	while (freed < pages && !fatal_signal_pending(current) &&
