@@ -137,6 +137,14 @@ patch_body() {
 	body { print }' "$1" | sed -e :a -e '/^\n*$/{$d;N;ba' -e '}'
 }
 
+# file_head FILE LINE: FILE up to the line LINE, without the blank lines
+# before it: what the RFC patch that brings FILE has of a file whose tail
+# (from LINE) a later one adds.
+file_head() {
+	awk -v from="$2" '$0 == from { exit } { print }' "$1" |
+		sed -e :a -e '/^\n*$/{$d;N;ba' -e '}'
+}
+
 # --- read patches/series and the manifest ------------------------------------
 mapfile -t series < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$P/series")
 declare -A by_num=()	# NNNN -> patch file name
@@ -152,7 +160,8 @@ for f in "$P"/[0-9]*.patch; do
 done
 
 n=0
-subjects=() bodies=() actions=()	# actions: "hunks NNNN FILE[@..]" or "file PATH", one per line
+subjects=() bodies=() actions=()	# actions: "hunks NNNN FILE[@..]", "files PATH" or "tail PATH", one per line
+declare -A tail_from=()	# home -> the line its tail starts at
 lineno=0
 while IFS= read -r line || [[ -n $line ]]; do
 	lineno=$((lineno + 1))
@@ -185,6 +194,12 @@ while IFS= read -r line || [[ -n $line ]]; do
 	files)
 		read -ra w <<<"$rest"
 		for f in "${w[@]}"; do actions[n]+="files $f"$'\n'; done;;
+	tail)
+		read -r f from <<<"$rest"
+		[[ -n $from ]] || die "$where: write 'tail FILE LINE'"
+		[[ -z ${tail_from[$f]:-} ]] || die "$where: $f has a tail already"
+		tail_from[$f]=$from
+		actions[n]+="tail $f"$'\n';;
 	body-from)
 		num=${rest%% *}
 		[[ -n ${by_num[$num]:-} ]] || die "$where: no patch $num in patches/series"
@@ -193,7 +208,7 @@ while IFS= read -r line || [[ -n $line ]]; do
 		if [[ $line == '|' ]]; then bodies[n]+=$'\n'
 		elif [[ $line == '| '* ]]; then bodies[n]+="${line#| }"$'\n'
 		else die "$where: body lines start with '| '"; fi;;
-	*) die "$where: unknown keyword '$kw' (patch, hunks, files, body-from, |)";;
+	*) die "$where: unknown keyword '$kw' (patch, hunks, files, tail, body-from, |)";;
 	esac
 done <"$MANIFEST"
 ((n > 0)) || die "patches/rfc-split has no 'patch' stanza"
@@ -227,6 +242,14 @@ for ((i = 1; i <= NPATCH; i++)); do
 				fi
 			done
 			((matched)) || errors+=("patch $i: 'files $a' matches no file")
+			continue
+		fi
+		if [[ $kind == tail ]]; then
+			if [[ -z ${owner[file:$a]:-} ]]; then
+				errors+=("patch $i: 'tail $a': no earlier RFC patch brings $a with 'files'")
+			elif [[ $(grep -cxF -- "${tail_from[$a]}" "$RAMM_TOP/$a") != 1 ]]; then
+				errors+=("patch $i: 'tail $a': the line '${tail_from[$a]}' must be in $a exactly once")
+			fi
 			continue
 		fi
 		f=${b%@*} sel=""
@@ -371,8 +394,16 @@ for ((i = 1; i <= NPATCH; i++)); do
 					die "$h would overwrite $t, which the pristine source has: change it with a patch in patches/ instead"
 				fi
 				mkdir -p "$W/$(dirname "$t")"
-				cp -p "$RAMM_TOP/$h" "$W/$t"
+				if [[ -n ${tail_from[$h]:-} ]]; then
+					file_head "$RAMM_TOP/$h" "${tail_from[$h]}" >"$W/$t"
+				else
+					cp -p "$RAMM_TOP/$h" "$W/$t"
+				fi
 			done
+			continue
+		fi
+		if [[ $kind == tail ]]; then
+			cp "$RAMM_TOP/$a" "$W/$(tree_path "$a")"
 			continue
 		fi
 		f=${b%@*} sel=""
