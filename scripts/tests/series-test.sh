@@ -3,7 +3,8 @@
 # Tests for the accounting of scripts/series.sh (series.sh --lint, on a
 # copy of the repository's homes): the manifest accounts for every file and
 # hunk, and a new file, a hunk in no RFC patch, a hunk in two, or a patch
-# whose hunks changed in number each stop it, naming the culprit.
+# whose hunks changed in number each stop it, naming the culprit, as does a
+# 'tail' that cannot be split off its file.
 # Prints "PASS|FAIL series:<case>"; exits 1 on any failure.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -61,6 +62,21 @@ cp "$p" "$tmp/repo/patches/0099-unlisted.patch"
 lint
 check patch-not-in-series-fails test $? != 0
 check patch-not-in-series-named grep -q '0099-unlisted.patch is not in patches/series' "$tmp/out"
+
+# A 'tail' whose line is not in its file, or whose file no earlier
+# 'files' brings.
+fresh
+sed -i -E 's/^(tail Kconfig.ramm ).*/\1config NO_SUCH_OPTION/' "$tmp/repo/patches/rfc-split"
+lint
+check tail-line-missing-fails test $? != 0
+check tail-line-missing-named grep -q "'tail Kconfig.ramm': the line 'config NO_SUCH_OPTION' must be in Kconfig.ramm exactly once" "$tmp/out"
+
+fresh
+line=$(grep -m1 '^tail ' "$tmp/repo/patches/rfc-split")
+sed -i -e "/^$line\$/d" -e "/^patch mm\/ramm: wire up/a $line" "$tmp/repo/patches/rfc-split"
+lint
+check tail-before-files-fails test $? != 0
+check tail-before-files-named grep -q "no earlier RFC patch brings" "$tmp/out"
 
 [[ -n ${VERBOSE:-} ]] && cat "$tmp/out"
 exit $failed
