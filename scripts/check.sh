@@ -149,7 +149,42 @@ guest_tests() {
 		record FAIL "guest:no-test-skipped-on-the-RAMM-kernel"
 	fi
 	failed_tests_said "$results" guest: "$console" >>"$diag"
+	kunit_results "$console"
 	return 0
+}
+
+# kunit_results CONSOLE: the verdict of each case of RAMM's KUnit suites,
+# which the debug kernel runs at boot (mm-ramm/ramm_kunit.c), as
+# "PASS|FAIL|SKIP kunit:suite.case" lines; a suite of that file whose
+# results are not in the log fails, as does a skipped case.
+kunit_results() {
+	local suite lines
+	for suite in $(sed -n 's/^[[:space:]]*\.name = "\(.*\)",$/\1/p' \
+			"$RAMM_TOP/mm-ramm/ramm_kunit.c"); do
+		lines=$(sed -E 's/^\[ *[0-9]+\.[0-9]+\] //' "$1" | awk -v suite="$suite" '
+		$0 == "    # Subtest: " suite { on = 1; next }
+		!on { next }
+		/^    (not )?ok [0-9]+ / {
+			verdict = /^    not ok/ ? "FAIL" : / # SKIP/ ? "SKIP" : "PASS"
+			sub(/^    (not )?ok [0-9]+ (- )?/, ""); sub(/ # SKIP.*/, "")
+			print verdict " kunit:" suite "." $0
+		}
+		/^(not )?ok [0-9]+ / { exit }')
+		if [[ -z $lines ]]; then
+			record FAIL "kunit:$suite(no results in the console log)"
+			continue
+		fi
+		echo "$lines" >>"$results"
+		if grep -q '^SKIP ' <<<"$lines"; then
+			record FAIL "kunit:$suite.no-case-skipped"
+		fi
+		if grep -q '^FAIL ' <<<"$lines"; then
+			{ echo "--- KUnit suite $suite failed; its lines from $1 ---"
+			  sed -E 's/^\[ *[0-9]+\.[0-9]+\] //' "$1" |
+			  sed -n "/^    # Subtest: $suite\$/,/^\(not \)\?ok [0-9]* /p" |
+			  tail -n 40; } >>"$diag"
+		fi
+	done
 }
 
 # failed_tests_said RESULTS PREFIX CONSOLE: for each "FAIL PREFIXsuite:name"
