@@ -50,6 +50,7 @@
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
 #include <linux/vmstat.h>
+#include <linux/wait_bit.h>
 
 #include "ramm.h"
 
@@ -267,7 +268,7 @@ static void ramm_judge(struct ramm_participant *p, u64 now)
 			continue;
 		ramm_judge_ask(p, i, &ask, now);
 	}
-	clear_bit_unlock(0, &p->purging);
+	clear_and_wake_up_bit(0, &p->purging);
 unlock:
 	mmap_read_unlock(p->mm);
 	mmput_async(p->mm);

@@ -64,9 +64,11 @@ struct ramm_slot {
  * @notify:    records were queued since krammmd last woke the participant
  * @check:     the participant polled or read: check its answers now
  * @next_seq:  sequence number of the next record
- * @purging:   bit 0 held while one of krammmd or a direct reclaimer purges
- *             its memory, so one page is never counted by both; reclaim
- *             only tries it
+ * @purging:   bit 0 held while one of krammmd, a direct reclaimer or the
+ *             OOM notifier purges its memory, so one page is never counted
+ *             by two; direct reclaim only tries it, the OOM notifier waits
+ *             for it (wait_on_bit_lock(), released with
+ *             clear_and_wake_up_bit())
  * @credit:    credit at the start of krammmd's current pass (ranking)
  * @nr_slots:  queue capacity (/sys/kernel/mm/ramm/queue_len at registration)
  * @wait:      pollers and blocking readers of the fd

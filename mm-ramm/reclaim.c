@@ -30,7 +30,8 @@
  * whatever its price, cheapest first: no process is OOM-killed while
  * memory it offered is still resident.  That is the incentive to offer
  * memory.  There, a full queue does not stop a purge: it is counted as an
- * overflow, and the owner's purged_bytes still shows it.
+ * overflow, and the owner's purged_bytes still shows it; and a purge of
+ * krammmd's in flight is waited for, not skipped.
  */
 
 #define pr_fmt(fmt) "ramm: " fmt
@@ -44,6 +45,7 @@
 #include <linux/sched/mm.h>
 #include <linux/swap.h>
 #include <linux/swapops.h>
+#include <linux/wait_bit.h>
 #include <asm/tlb.h>
 
 #include "../internal.h"
@@ -292,7 +294,15 @@ static u64 ramm_purge_pick(struct ramm_pick *pick, u64 pages, u64 detected,
 	u64 freed = 0;
 	int slot;
 
-	if (test_and_set_bit_lock(0, &p->purging))
+	/*
+	 * Direct reclaim never waits.  The OOM notifier waits for a purge in
+	 * flight (krammmd dropping an ignored ask's memory, a bounded zap):
+	 * skipping the participant would let the OOM killer choose a victim
+	 * while memory it offered is still resident.
+	 */
+	if (oom)
+		wait_on_bit_lock(&p->purging, 0, TASK_UNINTERRUPTIBLE);
+	else if (test_and_set_bit_lock(0, &p->purging))
 		return 0;
 	if (!mmap_read_trylock(mm))
 		goto unlock;
@@ -330,7 +340,7 @@ static u64 ramm_purge_pick(struct ramm_pick *pick, u64 pages, u64 detected,
 out:
 	mmap_read_unlock(mm);
 unlock:
-	clear_bit_unlock(0, &p->purging);
+	clear_and_wake_up_bit(0, &p->purging);
 	return freed;
 }
 
