@@ -11,18 +11,22 @@
 #           config as release: the baseline make demo and make bench compare
 #           against
 #
+# Every kernel is tinyconfig + guest.config (what any RAMM guest needs) +
+# <arch>.config (the boot essentials of that architecture's QEMU machine)
+# + the variant's fragments.
+#
 # olddefconfig silently drops options whose dependencies are unmet, so after
 # configuring, every option a fragment asks for is checked in the final
 # .config and the build stops naming the ones that fell out.
 . "$(dirname "$0")/lib.sh"
 
 C=$RAMM_TOP/scripts/configs
+base=("$C/guest.config" "$C/x86_64.config")
 case ${1:-} in
-debug)	fragments=("$C/x86_64.config" "$C/debug.config"
-		   "$RAMM_TOP/selftests/ramm/config");;
-noramm)	fragments=("$C/x86_64.config" "$C/ramm-off.config");;
-release) fragments=("$C/x86_64.config" "$RAMM_TOP/selftests/ramm/config");;
-stock)	fragments=("$C/x86_64.config");;
+debug)	fragments=("${base[@]}" "$C/debug.config" "$RAMM_TOP/selftests/ramm/config");;
+noramm)	fragments=("${base[@]}" "$C/ramm-off.config");;
+release) fragments=("${base[@]}" "$RAMM_TOP/selftests/ramm/config");;
+stock)	fragments=("${base[@]}");;
 *)	die "usage: kernel.sh debug|noramm|release|stock";;
 esac
 # The stock kernel is built from the pristine source, out of tree like the
