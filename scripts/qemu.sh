@@ -95,7 +95,7 @@ echo "$(qemu_cmd "${accel[@]}") -append \"$append\"" >"$LOGS/qemu$sfx-$mode.cmd"
 
 set +e
 timeout -k 10 "$tmo" $(qemu_cmd "${accel[@]}") -append "$append" \
-	</dev/null 2>&1 | tr -d '\r' | tee "$console" |
+	</dev/null 2>&1 | stdbuf -oL tr -d '\r' | tee "$console" |
 	if [[ ${RAMM_LIVE:-0} == 1 ]]; then cat; else cat >/dev/null; fi
 rc=${PIPESTATUS[0]}
 set -e
