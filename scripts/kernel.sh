@@ -24,7 +24,9 @@
 . "$(dirname "$0")/lib.sh"
 
 C=$RAMM_TOP/scripts/configs
-[[ ${1:-} == arm64 ]] && RAMM_ARCH=arm64
+# arm64 is the one arm64 kernel; the others are x86_64 whatever
+# RAMM_ARCH says in the environment.
+if [[ ${1:-} == arm64 ]]; then RAMM_ARCH=arm64; else RAMM_ARCH=x86_64; fi
 base=("$C/guest.config" "$C/$RAMM_ARCH.config")
 case ${1:-} in
 debug|arm64)
