@@ -9,7 +9,7 @@
 # (a skipped test is not a pass).
 . "$(dirname "$0")/lib.sh"
 
-RAMM_STEPS=10
+RAMM_STEPS=13
 results=$BUILD/results.txt
 : >"$results"
 # What explains a failure, printed with the summary (not inside a step line).
@@ -133,53 +133,60 @@ guest_results() {
 	grep -E '^(PASS|FAIL|SKIP) ' <<<"$block" || true
 }
 
+# guest_tests PREFIX ARCH MODE CONSOLE [TIMEOUT]: boot the ARCH debug
+# kernel, run /ramm/MODE.sh in it and record its results as
+# PREFIX<suite>:<case>, and the console scanner's verdict on CONSOLE.
 guest_tests() {
-	local rc=0 console=$BUILD/console.log
-	"$S/qemu.sh" check 2>>"$diag" || rc=$?
-	((rc == 0)) || record FAIL "guest:boot-and-finish(qemu.sh exit $rc)"
-	guest_results "$console" | sed 's/ / guest:/' >>"$results"
-	if "$S/scan-console.sh" --debug-kernel "$console" >"$LOGS/scan-console.log"; then
-		record PASS "guest:console-free-of-kernel-reports"
+	local p=$1 arch=$2 mode=$3 console=$4 rc=0 scan
+	local tmo=${5:-${RAMM_TIMEOUT:-900}}
+	scan=$LOGS/scan-console$([[ $arch == x86_64 ]] || echo "-$arch").log
+	RAMM_ARCH=$arch RAMM_TIMEOUT=$tmo RAMM_CONSOLE=$console \
+		"$S/qemu.sh" "$mode" 2>>"$diag" || rc=$?
+	((rc == 0)) || record FAIL "${p}boot-and-finish(qemu.sh exit $rc)"
+	guest_results "$console" | sed "s/ / $p/" >>"$results"
+	if "$S/scan-console.sh" --debug-kernel "$console" >"$scan"; then
+		record PASS "${p}console-free-of-kernel-reports"
 	else
-		cat "$LOGS/scan-console.log" >>"$diag"
-		record FAIL "guest:console-free-of-kernel-reports"
+		cat "$scan" >>"$diag"
+		record FAIL "${p}console-free-of-kernel-reports"
 	fi
 	# A skip on the RAMM kernel means a test did not run: not a pass.
-	if grep -q '^SKIP guest:' "$results"; then
-		record FAIL "guest:no-test-skipped-on-the-RAMM-kernel"
+	if grep -q "^SKIP $p" "$results"; then
+		record FAIL "${p}no-test-skipped-on-the-RAMM-kernel"
 	fi
-	failed_tests_said "$results" guest: "$console" >>"$diag"
-	kunit_results "$console"
+	failed_tests_said "$results" "$p" "$console" >>"$diag"
+	# The x86 guest's KUnit verdicts are kunit:..., the others' ARCH:kunit:...
+	kunit_results "$console" "$([[ $arch == x86_64 ]] || echo "$arch:")kunit:"
 	return 0
 }
 
-# kunit_results CONSOLE: the verdict of each case of RAMM's KUnit suites,
-# which the debug kernel runs at boot (mm-ramm/ramm_kunit.c), as
-# "PASS|FAIL|SKIP kunit:suite.case" lines; a suite of that file whose
+# kunit_results CONSOLE PREFIX: the verdict of each case of RAMM's KUnit
+# suites, which the debug kernel runs at boot (mm-ramm/ramm_kunit.c), as
+# "PASS|FAIL|SKIP PREFIXsuite.case" lines; a suite of that file whose
 # results are not in the log fails, as does a skipped case.
 kunit_results() {
-	local suite lines
+	local suite lines p=$2
 	for suite in $(sed -n 's/^[[:space:]]*\.name = "\(.*\)",$/\1/p' \
 			"$RAMM_TOP/mm-ramm/ramm_kunit.c"); do
-		lines=$(sed -E 's/^\[ *[0-9]+\.[0-9]+\] //' "$1" | awk -v suite="$suite" '
+		lines=$(sed -E 's/^\[ *[0-9]+\.[0-9]+\] //' "$1" | awk -v suite="$suite" -v p="$p" '
 		$0 == "    # Subtest: " suite { on = 1; next }
 		!on { next }
 		/^    (not )?ok [0-9]+ / {
 			verdict = /^    not ok/ ? "FAIL" : / # SKIP/ ? "SKIP" : "PASS"
 			sub(/^    (not )?ok [0-9]+ (- )?/, ""); sub(/ # SKIP.*/, "")
-			print verdict " kunit:" suite "." $0
+			print verdict " " p suite "." $0
 		}
 		/^(not )?ok [0-9]+ / { exit }')
 		if [[ -z $lines ]]; then
-			record FAIL "kunit:$suite(no results in the console log)"
+			record FAIL "$p$suite(no results in the console log)"
 			continue
 		fi
 		echo "$lines" >>"$results"
 		if grep -q '^SKIP ' <<<"$lines"; then
-			record FAIL "kunit:$suite.no-case-skipped"
+			record FAIL "$p$suite.no-case-skipped"
 		fi
 		if grep -q '^FAIL ' <<<"$lines"; then
-			{ echo "--- KUnit suite $suite failed; its lines from $1 ---"
+			{ echo "--- KUnit suite $p$suite failed; its lines from $1 ---"
 			  sed -E 's/^\[ *[0-9]+\.[0-9]+\] //' "$1" |
 			  sed -n "/^    # Subtest: $suite\$/,/^\(not \)\?ok [0-9]* /p" |
 			  tail -n 40; } >>"$diag"
@@ -252,9 +259,34 @@ must "kernel build (x86_64, RAMM + DEBUG_VM, lockdep, KASAN)" \
 	"$S/kernel.sh" debug
 step "kernel build (CONFIG_RAMM=n, no debugging)" noramm_kernel
 must "initramfs: selftests, libramm tests, BusyBox" "$S/initramfs.sh"
-step "boot in QEMU and run the tests in the guest" guest_tests
+step "boot in QEMU and run the tests in the guest" \
+	guest_tests guest: x86_64 check "$BUILD/console.log"
 if grep -qx 'PASS kernel:builds-with-CONFIG_RAMM=n' "$results"; then
 	step "boot the CONFIG_RAMM=n kernel: probe and syscall say no, PSI fallback sheds" noramm_guest
+fi
+
+# arm64: the debug kernel cross-built for arm64, where mmap_priced() comes
+# from the asm-generic syscall table, booted under qemu-system-aarch64 (virt,
+# cortex-a57, TCG); the selftests, built for arm64 against that kernel's
+# headers, run there (scripts/guest/ramm/arm64.sh says which).  A build
+# that fails is a failed test, and the steps after it are not run; the x86
+# results stand.  libramm's C++ tests stay on x86_64 (README).
+arm64_built() {	# arm64_built NAME CMD...: record whether a build step worked
+	local name=$1; shift
+	if "$@" 2>>"$diag"; then
+		record PASS "arm64:$name"
+	else
+		record FAIL "arm64:$name"
+		return 1
+	fi
+}
+if step "arm64: kernel build (cross, RAMM + DEBUG_VM, lockdep, KASAN)" \
+	arm64_built kernel-builds "$S/kernel.sh" arm64 &&
+   step "arm64: initramfs: selftests (aarch64-linux-gnu-gcc -static), BusyBox" \
+	arm64_built initramfs-builds env RAMM_ARCH=arm64 "$S/initramfs.sh"; then
+	step "arm64: boot in QEMU (virt, cortex-a57, TCG) and run the selftests" \
+		guest_tests arm64: arm64 arm64 "$BUILD/console-arm64.log" \
+		"${RAMM_ARM64_TIMEOUT:-1500}"
 fi
 # The benchmark harness, with tiny sizes, so it cannot rot: it builds the
 # release and stock kernels and boots both.  Its numbers are not judged.

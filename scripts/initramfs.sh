@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Build the guest's programs and pack build/initramfs.cpio.gz.
+# Build the guest's programs and pack build/initramfs.cpio.gz, or with
+# RAMM_ARCH=arm64 build/initramfs-arm64.cpio.gz for the arm64 guest.
 #
 # The image is BusyBox plus the contents of these directories, copied in
 # order (a later one wins):
@@ -8,14 +9,34 @@
 #   build/guest/            programs built here (selftests, libramm tests)
 #   $RAMM_GUEST_EXTRA       colon-separated directories of your own
 # so adding a program to the guest needs no script change.
+#
+# arm64: the selftests are cross-compiled (aarch64-linux-gnu-gcc -static)
+# against the arm64 kernel's exported headers, BusyBox is Debian's
+# busybox-static:arm64 (scripts/deps.sh unpacks it into build/), and
+# libramm's C++ tests are not built: they stay x86_64-only (README).
 . "$(dirname "$0")/lib.sh"
 
-log=$LOGS/initramfs.log
+if [[ $RAMM_ARCH == arm64 ]]; then
+	sfx=-arm64
+	obj=$BUILD/kernel-${RAMM_KERNEL:-arm64}
+	busybox=$BUILD/busybox-arm64/bin/busybox
+	GUEST=$BUILD/guest-arm64
+else
+	sfx=
+	obj=$BUILD/kernel-${RAMM_KERNEL:-debug}
+	busybox=/bin/busybox
+fi
+log=$LOGS/initramfs$sfx.log
 : >"$log"
-obj=$BUILD/kernel-${RAMM_KERNEL:-debug}
 [[ -d $obj/usr/include/linux ]] || die "no exported headers in $obj: build the kernel first"
-busybox=/bin/busybox
 [[ -x $busybox ]] || die "$busybox missing: install busybox-static (scripts/deps.sh)"
+
+# The selftests must get the syscall's number from the kernel's own
+# headers (ramm_helpers.h falls back to 451): on arm64 that is the
+# asm-generic table, the one the kernel's sys_call_table is built from.
+printf '#include <asm/unistd.h>\n#ifndef __NR_mmap_priced\n#error no __NR_mmap_priced\n#endif\n' |
+	"$(ramm_cross)gcc" -E -isystem "$obj/usr/include" - >/dev/null 2>>"$log" ||
+	die "$obj/usr/include/asm/unistd.h does not define __NR_mmap_priced" "$log"
 
 # --- the guest's programs ----------------------------------------------------
 rm -rf "$GUEST"
@@ -24,7 +45,7 @@ mkdir -p "$GUEST/ramm/kselftest" "$GUEST/ramm/gtest" "$GUEST/ramm/bin"
 # kselftests, built with the kselftest Makefile as upstream would, but
 # static (the initramfs has no libc) and against this kernel's headers.
 for dir in "$TREE"/tools/testing/selftests/ramm; do
-	out=$BUILD/selftests/$(basename "$dir")
+	out=$BUILD/selftests$sfx/$(basename "$dir")
 	rm -rf "$out"
 	mkdir -p "$out"
 	run_logged "$log" make -C "$dir" OUTPUT="$out" CC="$(ramm_cc)" \
@@ -33,20 +54,24 @@ for dir in "$TREE"/tools/testing/selftests/ramm; do
 		-exec cp {} "$GUEST/ramm/kselftest/" \;
 done
 
-# libramm's integration tests and demo programs, fully static.
-ub=$BUILD/userspace-static
-run_logged "$log" cmake -S "$RAMM_TOP/userspace" -B "$ub" \
-	-DCMAKE_BUILD_TYPE=RelWithDebInfo -DRAMM_STATIC=ON -DRAMM_BUILD_TESTS=OFF \
-	-DCMAKE_CXX_COMPILER_LAUNCHER="$(command -v ccache || true)"
-run_logged "$log" cmake --build "$ub" -j"$JOBS"
-run_logged "$log" cmake --install "$ub" --prefix "$GUEST/ramm" --strip
+# libramm's integration tests and demo programs, fully static (x86_64).
+if [[ $RAMM_ARCH == x86_64 ]]; then
+	ub=$BUILD/userspace-static
+	run_logged "$log" cmake -S "$RAMM_TOP/userspace" -B "$ub" \
+		-DCMAKE_BUILD_TYPE=RelWithDebInfo -DRAMM_STATIC=ON -DRAMM_BUILD_TESTS=OFF \
+		-DCMAKE_CXX_COMPILER_LAUNCHER="$(command -v ccache || true)"
+	run_logged "$log" cmake --build "$ub" -j"$JOBS"
+	run_logged "$log" cmake --install "$ub" --prefix "$GUEST/ramm" --strip
+fi
 
 # --- the image ---------------------------------------------------------------
-root=$BUILD/initramfs-root
+root=$BUILD/initramfs-root$sfx
 rm -rf "$root"
 mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,run,root,etc}
 cp "$busybox" "$root/bin/busybox"
-"$busybox" --list-full | while read -r applet; do
+# The applets' links: the host's BusyBox names them (an arm64 one cannot
+# run here); both are Debian's busybox-static of the same release.
+/bin/busybox --list-full | while read -r applet; do
 	[[ -e $root/$applet ]] || ln -s /bin/busybox "$root/$applet"
 done
 IFS=: read -ra extra <<<"${RAMM_GUEST_EXTRA:-}"
@@ -62,7 +87,7 @@ if [[ ! -x $gen || $TREE/usr/gen_init_cpio.c -nt $gen ]]; then
 	mkdir -p "$(dirname "$gen")"
 	run_logged "$log" gcc -O2 -o "$gen" "$TREE/usr/gen_init_cpio.c"
 fi
-spec=$BUILD/initramfs.spec
+spec=$BUILD/initramfs$sfx.spec
 {
 	echo "nod /dev/console 0600 0 0 c 5 1"
 	echo "nod /dev/null 0666 0 0 c 1 3"
@@ -79,6 +104,6 @@ spec=$BUILD/initramfs.spec
 		fi
 	done
 } >"$spec"
-"$gen" "$spec" 2>>"$log" | gzip -1 >"$BUILD/initramfs.cpio.gz.tmp" ||
+"$gen" "$spec" 2>>"$log" | gzip -1 >"$BUILD/initramfs$sfx.cpio.gz.tmp" ||
 	die "packing the initramfs failed" "$log"
-mv "$BUILD/initramfs.cpio.gz.tmp" "$BUILD/initramfs.cpio.gz"
+mv "$BUILD/initramfs$sfx.cpio.gz.tmp" "$BUILD/initramfs$sfx.cpio.gz"

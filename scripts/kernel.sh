@@ -10,6 +10,13 @@
 #   stock   Debian's 6.1 *without* the series (the pristine tree), same base
 #           config as release: the baseline make demo and make bench compare
 #           against
+#   arm64   the debug kernel for arm64 (cross-compiled, RAMM_ARCH=arm64):
+#           make check boots it under qemu-system-aarch64; its image is
+#           copied to build/Image-arm64
+#
+# Every kernel is tinyconfig + guest.config (what any RAMM guest needs) +
+# <arch>.config (the boot essentials of that architecture's QEMU machine)
+# + the variant's fragments.
 #
 # olddefconfig silently drops options whose dependencies are unmet, so after
 # configuring, every option a fragment asks for is checked in the final
@@ -17,13 +24,17 @@
 . "$(dirname "$0")/lib.sh"
 
 C=$RAMM_TOP/scripts/configs
+# arm64 is the one arm64 kernel; the others are x86_64 whatever
+# RAMM_ARCH says in the environment.
+if [[ ${1:-} == arm64 ]]; then RAMM_ARCH=arm64; else RAMM_ARCH=x86_64; fi
+base=("$C/guest.config" "$C/$RAMM_ARCH.config")
 case ${1:-} in
-debug)	fragments=("$C/x86_64.config" "$C/debug.config"
-		   "$RAMM_TOP/selftests/ramm/config");;
-noramm)	fragments=("$C/x86_64.config" "$C/ramm-off.config");;
-release) fragments=("$C/x86_64.config" "$RAMM_TOP/selftests/ramm/config");;
-stock)	fragments=("$C/x86_64.config");;
-*)	die "usage: kernel.sh debug|noramm|release|stock";;
+debug|arm64)
+	fragments=("${base[@]}" "$C/debug.config" "$RAMM_TOP/selftests/ramm/config");;
+noramm)	fragments=("${base[@]}" "$C/ramm-off.config");;
+release) fragments=("${base[@]}" "$RAMM_TOP/selftests/ramm/config");;
+stock)	fragments=("${base[@]}");;
+*)	die "usage: kernel.sh debug|noramm|release|stock|arm64";;
 esac
 # The stock kernel is built from the pristine source, out of tree like the
 # others, so nothing of the series can leak into the baseline.
@@ -68,9 +79,12 @@ if [[ ! -f $obj/.config || $(cat "$obj/.ramm-config" 2>/dev/null) != "$want" ]];
 	echo "$want" >"$obj/.ramm-config"
 fi
 
-run_logged "$log" kmake "$obj" bzImage
-# Exported uapi headers (linux/ramm.h, asm/unistd_64.h) for the selftests.
+image=$(ramm_kimage)
+run_logged "$log" kmake "$obj" "$(basename "$image")"
+# Exported uapi headers (linux/ramm.h; asm/unistd_64.h on x86_64, the
+# asm-generic table's asm/unistd.h on arm64) for the selftests.
 run_logged "$log" kmake "$obj" headers_install
-if [[ $name == debug ]]; then
-	cp "$obj/arch/x86/boot/bzImage" "$BUILD/bzImage"
-fi
+case $name in
+debug)	cp "$obj/$image" "$BUILD/bzImage";;
+arm64)	cp "$obj/$image" "$BUILD/Image-arm64";;
+esac

@@ -6,6 +6,7 @@
 #   build/linux/                  the patched tree the kernels are built from
 #   build/kernel-<variant>/       out-of-tree kernel objects (O=)
 #   build/guest/                  binaries that go into the initramfs (/ramm)
+#   build/guest-arm64/            the same for the arm64 guest
 #   build/logs/                   one full log per step
 
 set -euo pipefail
@@ -78,14 +79,36 @@ if [[ -z ${CCACHE_DIR:-} && ( -z ${HOME:-} || ! -w ${HOME:-/nonexistent} ) ]]; t
 	export CCACHE_DIR=$BUILD/ccache
 fi
 ramm_cc() {
-	if command -v ccache >/dev/null 2>&1; then echo "ccache gcc"; else echo gcc; fi
+	local cc
+	cc=$(ramm_cross)gcc
+	if command -v ccache >/dev/null 2>&1; then echo "ccache $cc"; else echo "$cc"; fi
+}
+
+# RAMM_ARCH: the architecture of the kernel and the guest: x86_64 (the
+# default; the build machine's) or arm64 (cross-compiled, booted under
+# qemu-system-aarch64).  Everything arch-specific the scripts need:
+RAMM_ARCH=${RAMM_ARCH:-x86_64}
+ramm_cross() {		# the cross-compiler prefix, empty for the host
+	case $RAMM_ARCH in
+	x86_64)	echo "";;
+	arm64)	echo aarch64-linux-gnu-;;
+	*)	die "RAMM_ARCH=$RAMM_ARCH: x86_64 or arm64";;
+	esac
+}
+ramm_kimage() {		# the boot image, relative to the O= directory
+	case $RAMM_ARCH in
+	x86_64)	echo arch/x86/boot/bzImage;;
+	arm64)	echo arch/arm64/boot/Image;;
+	*)	die "RAMM_ARCH=$RAMM_ARCH: x86_64 or arm64";;
+	esac
 }
 
 # The kernel's make, for one object directory; the source is build/linux
 # unless KSRC names another tree (the stock kernel's pristine source).
 kmake() {
 	local obj=$1; shift
-	make -C "${KSRC:-$TREE}" O="$obj" ARCH=x86_64 CC="$(ramm_cc)" \
+	make -C "${KSRC:-$TREE}" O="$obj" ARCH="$RAMM_ARCH" \
+		CROSS_COMPILE="$(ramm_cross)" CC="$(ramm_cc)" \
 		KBUILD_BUILD_USER=ramm KBUILD_BUILD_HOST=ramm \
 		KBUILD_BUILD_TIMESTAMP="RAMM" -j"$JOBS" "$@"
 }

@@ -11,32 +11,49 @@
 #
 # RAMM_QEMU_ARGS adds QEMU options (run-in-guest.sh's -icount).
 #
+# RAMM_ARCH=arm64: qemu-system-aarch64 -M virt -cpu cortex-a57 boots
+# build/Image-arm64 with build/initramfs-arm64.cpio.gz, console on ttyAMA0
+# into build/console-arm64.log; always TCG (the build machine is x86_64).
+#
 # Exit status: 0 when the guest reached "RAMM-DONE"; 2 on a timeout
 # (RAMM_TIMEOUT seconds); 3 when QEMU ended without it (panic, crash).  Both
 # failures print the last 50 console lines.
 . "$(dirname "$0")/lib.sh"
 
 mode=${1:?usage: qemu.sh MODE}
-kernel=${RAMM_KERNEL_IMAGE:-$BUILD/bzImage}
-initrd=${RAMM_INITRAMFS:-$BUILD/initramfs.cpio.gz}
-console=${RAMM_CONSOLE:-$BUILD/console.log}
 mem=${RAMM_MEM:-512M}
 smp=${RAMM_SMP:-2}
 tmo=${RAMM_TIMEOUT:-900}
-# tsc=reliable: TCG's virtual CPUs fail the kernel's TSC synchronization
-# check, and the fallback clocksource (jiffies) would make every time the
-# guest measures a multiple of 4 ms.
-append="console=ttyS0 panic=-1 tsc=reliable ramm_run=$mode ${RAMM_APPEND:-}"
-[[ -f $kernel ]] || die "$kernel missing: run make kernel"
-[[ -f $initrd ]] || die "$initrd missing: run make initramfs"
+case $RAMM_ARCH in
+x86_64)
+	kernel=${RAMM_KERNEL_IMAGE:-$BUILD/bzImage}
+	initrd=${RAMM_INITRAMFS:-$BUILD/initramfs.cpio.gz}
+	console=${RAMM_CONSOLE:-$BUILD/console.log}
+	qemu=(qemu-system-x86_64)
+	# tsc=reliable: TCG's virtual CPUs fail the kernel's TSC
+	# synchronization check, and the fallback clocksource (jiffies)
+	# would make every time the guest measures a multiple of 4 ms.
+	append="console=ttyS0 tsc=reliable";;
+arm64)
+	kernel=${RAMM_KERNEL_IMAGE:-$BUILD/Image-arm64}
+	initrd=${RAMM_INITRAMFS:-$BUILD/initramfs-arm64.cpio.gz}
+	console=${RAMM_CONSOLE:-$BUILD/console-arm64.log}
+	qemu=(qemu-system-aarch64 -M virt -cpu cortex-a57)
+	append="console=ttyAMA0";;
+*)	die "RAMM_ARCH=$RAMM_ARCH: x86_64 or arm64";;
+esac
+append="$append panic=-1 ramm_run=$mode ${RAMM_APPEND:-}"
+[[ -f $kernel ]] || die "$kernel missing: run make kernel (arm64: scripts/kernel.sh arm64)"
+[[ -f $initrd ]] || die "$initrd missing: run make initramfs (arm64: RAMM_ARCH=arm64 scripts/initramfs.sh)"
 
 qemu_cmd() {	# qemu_cmd ACCEL-ARGS...
-	echo qemu-system-x86_64 "$@" -m "$mem" -smp "cpus=$smp,sockets=$smp" -display none \
+	echo "${qemu[@]}" "$@" -m "$mem" -smp "cpus=$smp,sockets=$smp" -display none \
 		-monitor none -serial stdio -no-reboot -kernel "$kernel" \
 		-initrd "$initrd" ${RAMM_QEMU_ARGS:-}
 }
 
 kvm_works() {
+	[[ $RAMM_ARCH == x86_64 ]] || return 1
 	case ${RAMM_KVM:-auto} in
 	0|no) return 1;;
 	1|yes) return 0;;
@@ -60,7 +77,10 @@ kvm_works() {
 # can go on executing a translation of kernel text another vCPU has just
 # patched.  Enabling a static key (RAMM's ramm_in_use, on the first price)
 # then traps on a stale int3 after text_poke_bp() is done ("int3: 0000
-# [#1]" in copy_process), or runs the old NOP for a while.
+# [#1]" in copy_process), or runs the old NOP for a while.  arm64 patches
+# its static keys differently (one instruction, no int3 dance); it runs
+# single-threaded too, untested with MTTCG, and one host core stays free
+# for the builds beside it.
 if kvm_works; then accel=(-enable-kvm -cpu host); else accel=(-accel tcg,thread=single); fi
 
 # A person at the console: no timeout, the terminal is the serial line
@@ -69,11 +89,13 @@ if [[ $mode == shell ]]; then
 	exec $(qemu_cmd "${accel[@]}" | sed 's/-monitor none -serial stdio/-serial mon:stdio/') \
 		-append "$append"
 fi
-echo "$(qemu_cmd "${accel[@]}") -append \"$append\"" >"$LOGS/qemu-$mode.cmd"
+sfx=
+[[ $RAMM_ARCH == x86_64 ]] || sfx=-$RAMM_ARCH
+echo "$(qemu_cmd "${accel[@]}") -append \"$append\"" >"$LOGS/qemu$sfx-$mode.cmd"
 
 set +e
 timeout -k 10 "$tmo" $(qemu_cmd "${accel[@]}") -append "$append" \
-	</dev/null 2>&1 | tr -d '\r' | tee "$console" |
+	</dev/null 2>&1 | stdbuf -oL tr -d '\r' | tee "$console" |
 	if [[ ${RAMM_LIVE:-0} == 1 ]]; then cat; else cat >/dev/null; fi
 rc=${PIPESTATUS[0]}
 set -e

@@ -4,7 +4,7 @@
 # (the N RFC patches series.sh made), in order: the series is bisectable.
 #
 # Every patch with CONFIG_RAMM=y, from the same fragments as the release
-# kernel (scripts/configs/x86_64.config and selftests/ramm/config, no
+# kernel (scripts/configs/{guest,x86_64}.config and selftests/ramm/config, no
 # debugging); the first (the wire-up) and the last also with CONFIG_RAMM=n
 # (scripts/configs/ramm-off.config).  Before mm/ramm/Kconfig exists
 # CONFIG_RAMM cannot be set, and the =y build is a build without RAMM.
@@ -36,8 +36,8 @@ mapfile -t commits < <(git -C "$G" rev-list --reverse "$base..HEAD")
 ((${#commits[@]} == npatch)) ||
 	die "$G has ${#commits[@]} commits after the base, not $npatch"
 
-y_frags=("$C/x86_64.config" "$RAMM_TOP/selftests/ramm/config")
-n_frags=("$C/x86_64.config" "$C/ramm-off.config")
+y_frags=("$C/guest.config" "$C/x86_64.config" "$RAMM_TOP/selftests/ramm/config")
+n_frags=("$C/guest.config" "$C/x86_64.config" "$C/ramm-off.config")
 for f in "${y_frags[@]}" "${n_frags[@]}"; do
 	[[ -f $f ]] || die "config fragment $f does not exist"
 done

@@ -332,7 +332,10 @@ static void fz_mmap_priced(struct fz_state *s)
 	static const int bad_flags[] = {
 		MAP_SHARED, MAP_LOCKED, MAP_GROWSDOWN, MAP_HUGETLB, MAP_STACK,
 		MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_NORESERVE, MAP_POPULATE,
-		MAP_32BIT, 0x40000000,
+#ifdef MAP_32BIT	/* x86 only */
+		MAP_32BIT,
+#endif
+		0x40000000,
 	};
 	struct ramm_mmap_args a = {
 		.len = page_size * (1 + rnd_below(s, 16)),

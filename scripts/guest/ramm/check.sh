@@ -43,13 +43,16 @@ parse() {
 }
 
 run_suite() {	# run_suite KIND PROGRAM
-	local kind=$1 prog=$2 suite log rc before
+	local kind=$1 prog=$2 suite log rc before t0
 	suite=$(basename "$prog")
 	log=/tmp/$suite.out
 	echo "RAMM-SUITE: $suite"
+	t0=$(cut -d' ' -f1 /proc/uptime)
 	timeout "$timeout_s" "$prog" >"$log" 2>&1
 	rc=$?
 	cat "$log"
+	echo "RAMM-SUITE-END: $suite exit $rc after $(awk -v t0="$t0" \
+		'{ printf "%d", $1 - t0 }' /proc/uptime)s"
 	before=$(wc -l <"$results")
 	parse "$kind" "$suite" "$log" | while read -r res name; do
 		record "$res" "$name"
