@@ -577,7 +577,7 @@ static const char *const ramm_counters[] __attribute__((unused)) = {
 	"pages_released", "pages_purged_krammmd", "pages_purged_direct",
 	"pages_purged_oom",
 	"answered", "late", "ignored", "signals_sent", "signals_skipped",
-	"queue_overflows", "selections", "select_ns",
+	"signals_coalesced", "queue_overflows", "selections", "select_ns",
 };
 
 /*
