@@ -35,7 +35,7 @@
  * pages_asked, pages_released, pages_purged_krammmd, pages_purged_direct,
  * pages_purged_oom,
  * answered, late, ignored, signals_sent, signals_skipped, signals_coalesced,
- * queue_overflows, selections, select_ns.
+ * queue_overflows, selections, select_ns, passes, passes_over_budget.
  */
 
 #define pr_fmt(fmt) "ramm: " fmt
@@ -168,6 +168,8 @@ RAMM_COUNTER(signals_coalesced, RAMM_SIGNALS_COALESCED);
 RAMM_COUNTER(queue_overflows, RAMM_QUEUE_OVERFLOWS);
 RAMM_COUNTER(selections, RAMM_SELECTIONS);
 RAMM_COUNTER(select_ns, RAMM_SELECT_NS);
+RAMM_COUNTER(passes, RAMM_PASSES);
+RAMM_COUNTER(passes_over_budget, RAMM_PASSES_OVER_BUDGET);
 
 static struct attribute *ramm_attrs[] = {
 	&ramm_enabled_attr.attr,
@@ -194,6 +196,8 @@ static struct attribute *ramm_attrs[] = {
 	&ramm_queue_overflows_attr.attr,
 	&ramm_selections_attr.attr,
 	&ramm_select_ns_attr.attr,
+	&ramm_passes_attr.attr,
+	&ramm_passes_over_budget_attr.attr,
 	NULL,
 };
 

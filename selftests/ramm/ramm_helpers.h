@@ -578,6 +578,7 @@ static const char *const ramm_counters[] __attribute__((unused)) = {
 	"pages_purged_oom",
 	"answered", "late", "ignored", "signals_sent", "signals_skipped",
 	"signals_coalesced", "queue_overflows", "selections", "select_ns",
+	"passes", "passes_over_budget",
 };
 
 /*
