@@ -34,6 +34,9 @@
  *     shortfall;
  *  4. delivers: wakes each participant's pollers and sends its signal.
  *
+ * Asking stops when it has taken RAMM_PASS_BUDGET_NS, so one pass costs at
+ * most that plus one search, judging and delivering.
+ *
  * A memory cgroup's reclaim (memory.high, memory.max) also wakes it (5.):
  * for each such cgroup it asks, as in 3., only participants in that
  * cgroup, for what the cgroup is over its limit plus the headroom share
@@ -497,6 +500,32 @@ u64 ramm_ask_pages(u64 resident, u64 outstanding, long shortfall)
 	return min_t(u64, resident - outstanding, shortfall);
 }
 
+/*
+ * The CPU a pass may spend asking.  A search walks every participant's
+ * priced VMAs, and a pass searches once per range it tries: with many
+ * small ranges whose owners' queues are full, unbounded, that is the
+ * square of the number of ranges.  Once it has spent this long asking
+ * (machine-wide and for the cgroups together), a pass stops asking
+ * (delivering still runs), and the next wake goes on from the cheapest
+ * range again.
+ */
+#define RAMM_PASS_BUDGET_NS	(10 * NSEC_PER_MSEC)
+
+static u64 ramm_pass_end;	/* when the current pass must stop asking */
+static bool ramm_pass_cut;	/* and whether it has */
+
+/* Whether the current pass may search for another range to ask. */
+static bool ramm_pass_budget_left(void)
+{
+	if (ramm_pass_cut)
+		return false;
+	if (ktime_get_ns() < ramm_pass_end)
+		return true;
+	ramm_pass_cut = true;
+	ramm_count(RAMM_PASSES_OVER_BUDGET, 1);
+	return false;
+}
+
 /* Ask @c's owner for up to @shortfall pages; returns the pages asked. */
 static u64 ramm_ask_one(struct ramm_candidate *c, long shortfall, u64 now)
 {
@@ -540,6 +569,7 @@ static u64 ramm_ask(struct mem_cgroup *memcg, long shortfall, bool escalate,
 	above_reserve = escalate && ramm_file_pages(memcg) < shortfall;
 
 	while (shortfall > 0 && !kthread_should_stop() &&
+	       ramm_pass_budget_left() &&
 	       ramm_next_candidate(memcg, &after, above_reserve, &c)) {
 		pages = ramm_ask_one(&c, shortfall, now);
 		shortfall -= pages;
@@ -660,11 +690,14 @@ static long ramm_balance(void)
 
 	mutex_lock(&ramm_participants_mutex);
 	now = ktime_get_ns();
+	ramm_count(RAMM_PASSES, 1);
 	list_for_each_entry(p, &ramm_participants, node) {
 		WRITE_ONCE(p->credit, ramm_credit_of(p));
 		ramm_judge(p, now);
 	}
 	outstanding = ramm_outstanding_in(NULL);
+	ramm_pass_end = ktime_get_ns() + RAMM_PASS_BUDGET_NS;
+	ramm_pass_cut = false;
 	if (READ_ONCE(ramm_tun.enabled)) {
 		shortfall = ramm_shortfall(pressure, outstanding);
 		if (shortfall > 0)

@@ -410,8 +410,13 @@ void __ramm_fill_purge(struct ramm_participant *p, int slot,
 /*
  * Tell the participant that records are queued: wake its pollers and send
  * its signal.  The signal goes only to a handler: a disposition of default
- * or ignore is skipped and counted, so RAMM never kills by signal.  The
- * disposition is read under siglock, the lock sigaction() changes it under,
+ * or ignore is skipped and counted, so RAMM never kills by signal.  Nor is
+ * it sent while the last one is still pending (blocked, or not yet
+ * handled): the pending one already says "read your queue", and a
+ * real-time signal would otherwise queue one entry per pass.  So a
+ * participant has at most one RAMM signal pending, and gets at most one
+ * per pass of krammmd.  The disposition and the pending set are read
+ * under siglock, the lock sigaction() and dequeueing change them under,
  * and the signal is sent under the same hold.  Process context (krammmd).
  */
 void ramm_deliver(struct ramm_participant *p)
@@ -438,6 +443,9 @@ void ramm_deliver(struct ramm_participant *p)
 
 		if (h == SIG_DFL || h == SIG_IGN) {
 			ramm_count(RAMM_SIGNALS_SKIPPED, 1);
+		} else if (sigismember(&task->signal->shared_pending.signal,
+				       p->signal)) {
+			ramm_count(RAMM_SIGNALS_COALESCED, 1);
 		} else {
 			send_signal_locked(p->signal, SEND_SIG_PRIV, task,
 					   PIDTYPE_TGID);

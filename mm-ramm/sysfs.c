@@ -34,7 +34,8 @@
  * boot): wakes, wakes_ahead, requests,
  * pages_asked, pages_released, pages_purged_krammmd, pages_purged_direct,
  * pages_purged_oom,
- * answered, late, ignored, signals_sent, signals_skipped, queue_overflows.
+ * answered, late, ignored, signals_sent, signals_skipped, signals_coalesced,
+ * queue_overflows, selections, select_ns, passes, passes_over_budget.
  */
 
 #define pr_fmt(fmt) "ramm: " fmt
@@ -163,9 +164,12 @@ RAMM_COUNTER(late, RAMM_LATE_COUNT);
 RAMM_COUNTER(ignored, RAMM_IGNORED_COUNT);
 RAMM_COUNTER(signals_sent, RAMM_SIGNALS_SENT);
 RAMM_COUNTER(signals_skipped, RAMM_SIGNALS_SKIPPED);
+RAMM_COUNTER(signals_coalesced, RAMM_SIGNALS_COALESCED);
 RAMM_COUNTER(queue_overflows, RAMM_QUEUE_OVERFLOWS);
 RAMM_COUNTER(selections, RAMM_SELECTIONS);
 RAMM_COUNTER(select_ns, RAMM_SELECT_NS);
+RAMM_COUNTER(passes, RAMM_PASSES);
+RAMM_COUNTER(passes_over_budget, RAMM_PASSES_OVER_BUDGET);
 
 static struct attribute *ramm_attrs[] = {
 	&ramm_enabled_attr.attr,
@@ -188,9 +192,12 @@ static struct attribute *ramm_attrs[] = {
 	&ramm_ignored_attr.attr,
 	&ramm_signals_sent_attr.attr,
 	&ramm_signals_skipped_attr.attr,
+	&ramm_signals_coalesced_attr.attr,
 	&ramm_queue_overflows_attr.attr,
 	&ramm_selections_attr.attr,
 	&ramm_select_ns_attr.attr,
+	&ramm_passes_attr.attr,
+	&ramm_passes_over_budget_attr.attr,
 	NULL,
 };
 

@@ -577,7 +577,8 @@ static const char *const ramm_counters[] __attribute__((unused)) = {
 	"pages_released", "pages_purged_krammmd", "pages_purged_direct",
 	"pages_purged_oom",
 	"answered", "late", "ignored", "signals_sent", "signals_skipped",
-	"queue_overflows", "selections", "select_ns",
+	"signals_coalesced", "queue_overflows", "selections", "select_ns",
+	"passes", "passes_over_budget",
 };
 
 /*
@@ -649,7 +650,7 @@ static inline int ramm_sysfs_write_u64(const char *name, __u64 val)
  */
 static inline int ramm_participants_settled(__u64 *val)
 {
-	__u64 end = ramm_now_ns() + 3000000000ULL, v;
+	__u64 end = ramm_now_ns() + 3000000000ULL, v = 0;
 	int ret, still = 0;
 
 	ret = ramm_sysfs_read("participants", val);
