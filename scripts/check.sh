@@ -138,6 +138,10 @@ guest_tests() {
 	"$S/qemu.sh" check 2>>"$diag" || rc=$?
 	((rc == 0)) || record FAIL "guest:boot-and-finish(qemu.sh exit $rc)"
 	guest_results "$console" | sed 's/ / guest:/' >>"$results"
+	# The kernel's own vm selftests, run at the end of the same boot:
+	# every one that passes on stock 6.1 (scripts/regress/vm-baseline.txt)
+	# must pass here.
+	"$S/regress.sh" check "$console" >>"$results" 2>>"$diag" || true
 	if "$S/scan-console.sh" --debug-kernel "$console" >"$LOGS/scan-console.log"; then
 		record PASS "guest:console-free-of-kernel-reports"
 	else
@@ -217,7 +221,7 @@ must "kernel build (x86_64, RAMM + DEBUG_VM, lockdep, KASAN)" \
 	"$S/kernel.sh" debug
 step "kernel build (CONFIG_RAMM=n, no debugging)" noramm_kernel
 must "initramfs: selftests, libramm tests, BusyBox" "$S/initramfs.sh"
-step "boot in QEMU and run the tests in the guest" guest_tests
+step "boot in QEMU and run the tests in the guest, and the vm selftests" guest_tests
 if grep -qx 'PASS kernel:builds-with-CONFIG_RAMM=n' "$results"; then
 	step "boot the CONFIG_RAMM=n kernel: probe and syscall say no, PSI fallback sheds" noramm_guest
 fi
