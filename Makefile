@@ -3,7 +3,12 @@
 # scripts in scripts/; everything they generate goes to build/.
 #
 #   make demo       the scenario on the RAMM kernel and on stock 6.1, side by side
-#   make check      everything: host tests, kernels, the guest's tests
+#   make check      everything: host tests, kernels, the guest's tests (and
+#                   the kernel's vm selftests: each one on the stock
+#                   baseline list must pass)
+#   make regress-baseline
+#                   boot stock 6.1 with the kernel's vm selftests and rewrite
+#                   scripts/regress/vm-baseline.txt with those that pass
 #   make bench      measure RAMM against stock 6.1: bench/results.md
 #   make fuzz       the syscall fuzzer for 1,000,000 calls (RAMM_FUZZ_CALLS)
 #   make kernel     build/bzImage (the debug RAMM kernel)
@@ -16,7 +21,8 @@
 
 S := scripts
 
-.PHONY: all check demo bench fuzz deps source series kernel initramfs clean
+.PHONY: all check demo bench fuzz deps source series kernel initramfs clean \
+	regress-baseline
 all: check
 
 check:
@@ -30,6 +36,9 @@ bench:
 
 fuzz:
 	@$(S)/fuzz.sh
+
+regress-baseline:
+	@$(S)/regress.sh baseline
 
 deps:
 	@$(S)/deps.sh

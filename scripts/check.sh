@@ -144,6 +144,12 @@ guest_tests() {
 		"$S/qemu.sh" "$mode" 2>>"$diag" || rc=$?
 	((rc == 0)) || record FAIL "${p}boot-and-finish(qemu.sh exit $rc)"
 	guest_results "$console" | sed "s/ / $p/" >>"$results"
+	# The kernel's own vm selftests, run at the end of the x86 boot: every
+	# one that passes on stock 6.1 (scripts/regress/vm-baseline.txt) must
+	# pass here.
+	if [[ $arch == x86_64 ]]; then
+		"$S/regress.sh" check "$console" >>"$results" 2>>"$diag" || true
+	fi
 	if "$S/scan-console.sh" --debug-kernel "$console" >"$scan"; then
 		record PASS "${p}console-free-of-kernel-reports"
 	else
@@ -259,7 +265,7 @@ must "kernel build (x86_64, RAMM + DEBUG_VM, lockdep, KASAN)" \
 	"$S/kernel.sh" debug
 step "kernel build (CONFIG_RAMM=n, no debugging)" noramm_kernel
 must "initramfs: selftests, libramm tests, BusyBox" "$S/initramfs.sh"
-step "boot in QEMU and run the tests in the guest" \
+step "boot in QEMU and run the tests in the guest, and the vm selftests" \
 	guest_tests guest: x86_64 check "$BUILD/console.log"
 if grep -qx 'PASS kernel:builds-with-CONFIG_RAMM=n' "$results"; then
 	step "boot the CONFIG_RAMM=n kernel: probe and syscall say no, PSI fallback sheds" noramm_guest

@@ -15,6 +15,8 @@ PACKAGES=(
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-system-arm
 	# make bench and make demo reports
 	python3 gnuplot-nox
+	# the kernel's vm selftests, linked static (ksm_tests, mlock-random-test)
+	libnuma-dev libcap-dev
 	# userspace library and its tests
 	g++ cmake libfmt-dev libgtest-dev liblz4-dev libxxhash-dev
 	# make series (a git tree of the source, patch) and the man page test

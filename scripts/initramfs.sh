@@ -13,10 +13,23 @@
 # arm64: the selftests are cross-compiled (aarch64-linux-gnu-gcc -static)
 # against the arm64 kernel's exported headers, BusyBox is Debian's
 # busybox-static:arm64 (scripts/deps.sh unpacks it into build/), and
-# libramm's C++ tests are not built: they stay x86_64-only (README).
+# libramm's C++ tests and the kernel's vm selftests are not built: they
+# stay x86_64-only (README).
+#
+# initramfs.sh --vm-only: only the kernel's own vm selftests, against the
+# headers of build/kernel-$RAMM_KERNEL, into build/initramfs-vm.cpio.gz:
+# what make regress-baseline boots on the stock kernel, which has no RAMM
+# headers to build the rest against.  RAMM_INITRAMFS names another output.
 . "$(dirname "$0")/lib.sh"
 
+vm_only=0
+case ${1:-} in
+--vm-only) vm_only=1;;
+"") ;;
+*) die "usage: initramfs.sh [--vm-only]";;
+esac
 if [[ $RAMM_ARCH == arm64 ]]; then
+	((!vm_only)) || die "--vm-only: the vm selftests are x86_64-only"
 	sfx=-arm64
 	obj=$BUILD/kernel-${RAMM_KERNEL:-arm64}
 	busybox=$BUILD/busybox-arm64/bin/busybox
@@ -26,6 +39,11 @@ else
 	obj=$BUILD/kernel-${RAMM_KERNEL:-debug}
 	busybox=/bin/busybox
 fi
+if ((vm_only)); then
+	sfx=-vm
+	GUEST=$BUILD/guest-vm
+fi
+image=${RAMM_INITRAMFS:-$BUILD/initramfs$sfx.cpio.gz}
 log=$LOGS/initramfs$sfx.log
 : >"$log"
 [[ -d $obj/usr/include/linux ]] || die "no exported headers in $obj: build the kernel first"
@@ -34,28 +52,51 @@ log=$LOGS/initramfs$sfx.log
 # The selftests must get the syscall's number from the kernel's own
 # headers (ramm_helpers.h falls back to 451): on arm64 that is the
 # asm-generic table, the one the kernel's sys_call_table is built from.
-printf '#include <asm/unistd.h>\n#ifndef __NR_mmap_priced\n#error no __NR_mmap_priced\n#endif\n' |
-	"$(ramm_cross)gcc" -E -isystem "$obj/usr/include" - >/dev/null 2>>"$log" ||
-	die "$obj/usr/include/asm/unistd.h does not define __NR_mmap_priced" "$log"
+if ((!vm_only)); then
+	printf '#include <asm/unistd.h>\n#ifndef __NR_mmap_priced\n#error no __NR_mmap_priced\n#endif\n' |
+		"$(ramm_cross)gcc" -E -isystem "$obj/usr/include" - >/dev/null 2>>"$log" ||
+		die "$obj/usr/include/asm/unistd.h does not define __NR_mmap_priced" "$log"
+fi
 
 # --- the guest's programs ----------------------------------------------------
 rm -rf "$GUEST"
-mkdir -p "$GUEST/ramm/kselftest" "$GUEST/ramm/gtest" "$GUEST/ramm/bin"
+mkdir -p "$GUEST/ramm/kselftest" "$GUEST/ramm/gtest" "$GUEST/ramm/bin" \
+	"$GUEST/ramm/vm"
 
-# kselftests, built with the kselftest Makefile as upstream would, but
-# static (the initramfs has no libc) and against this kernel's headers.
-for dir in "$TREE"/tools/testing/selftests/ramm; do
-	out=$BUILD/selftests$sfx/$(basename "$dir")
+# The kernel's own tools/testing/selftests/vm (6.1 calls it vm, later
+# kernels mm), all its programs, for the regression run against the stock
+# kernel's baseline (scripts/guest/ramm/vm.sh says which run and why the
+# others do not).  -static goes in EXTRA_CFLAGS, not LDFLAGS: the Makefile's
+# own link rule for protection_keys_64 ignores LDFLAGS.  Static -lnuma
+# (ksm_tests, migration) and -lcap (mlock-random-test, memfd_secret) come
+# from libnuma-dev and libcap-dev; protection_keys_32 is not built (it
+# would need gcc-multilib and a 32-bit libc).
+if [[ $RAMM_ARCH == x86_64 ]]; then
+	out=$BUILD/selftests/vm
 	rm -rf "$out"
 	mkdir -p "$out"
-	run_logged "$log" make -C "$dir" OUTPUT="$out" CC="$(ramm_cc)" \
-		KHDR_INCLUDES="-isystem $obj/usr/include" LDFLAGS=-static
-	find "$out" -maxdepth 1 -type f -perm -u+x \
-		-exec cp {} "$GUEST/ramm/kselftest/" \;
-done
+	run_logged "$log" make -C "$TREE/tools/testing/selftests/vm" OUTPUT="$out" \
+		CC="$(ramm_cc)" KHDR_INCLUDES="-isystem $obj/usr/include" \
+		EXTRA_CFLAGS=-static
+	find "$out" -maxdepth 1 -type f -perm -u+x -exec cp {} "$GUEST/ramm/vm/" \;
+fi
+
+if ((!vm_only)); then
+	# kselftests, built with the kselftest Makefile as upstream would, but
+	# static (the initramfs has no libc) and against this kernel's headers.
+	for dir in "$TREE"/tools/testing/selftests/ramm; do
+		out=$BUILD/selftests$sfx/$(basename "$dir")
+		rm -rf "$out"
+		mkdir -p "$out"
+		run_logged "$log" make -C "$dir" OUTPUT="$out" CC="$(ramm_cc)" \
+			KHDR_INCLUDES="-isystem $obj/usr/include" LDFLAGS=-static
+		find "$out" -maxdepth 1 -type f -perm -u+x \
+			-exec cp {} "$GUEST/ramm/kselftest/" \;
+	done
+fi
 
 # libramm's integration tests and demo programs, fully static (x86_64).
-if [[ $RAMM_ARCH == x86_64 ]]; then
+if ((!vm_only)) && [[ $RAMM_ARCH == x86_64 ]]; then
 	ub=$BUILD/userspace-static
 	run_logged "$log" cmake -S "$RAMM_TOP/userspace" -B "$ub" \
 		-DCMAKE_BUILD_TYPE=RelWithDebInfo -DRAMM_STATIC=ON -DRAMM_BUILD_TESTS=OFF \
@@ -104,6 +145,6 @@ spec=$BUILD/initramfs$sfx.spec
 		fi
 	done
 } >"$spec"
-"$gen" "$spec" 2>>"$log" | gzip -1 >"$BUILD/initramfs$sfx.cpio.gz.tmp" ||
+"$gen" "$spec" 2>>"$log" | gzip -1 >"$image.tmp" ||
 	die "packing the initramfs failed" "$log"
-mv "$BUILD/initramfs$sfx.cpio.gz.tmp" "$BUILD/initramfs$sfx.cpio.gz"
+mv "$image.tmp" "$image"

@@ -4,6 +4,7 @@
 # test case:  "RAMM-RESULT: PASS|FAIL|SKIP <suite>:<case>".
 #   /ramm/kselftest/*  kselftest harness programs (TAP output)
 #   /ramm/gtest/*      GoogleTest programs
+# and after them the kernel's own vm selftests (/ramm/vm.sh).
 # Adding a test is adding a binary to one of those directories.  At the end
 # the results are printed again as one block (RAMM-RESULTS-BEGIN/END) with a
 # count, so the host can tell a complete report from one garbled by kernel
@@ -84,3 +85,10 @@ done
 echo "RAMM-RESULTS-BEGIN $(wc -l <"$results")"
 cat "$results"
 echo "RAMM-RESULTS-END"
+
+# Then the kernel's own vm selftests, in the same boot (make check; not in
+# modes that narrow the run): they report in a block of their own, which
+# the host compares with the stock kernel's baseline (scripts/regress.sh).
+if [ -z "${RAMM_SUITES:-}" ] && [ -x /ramm/vm.sh ] && [ -d /ramm/vm ]; then
+	/ramm/vm.sh
+fi
