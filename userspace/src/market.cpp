@@ -33,13 +33,14 @@ constexpr std::array<std::string_view, 6> tunable_names = {
 	"queue_len", "headroom_permille", "credit_halflife_s",
 };
 
-constexpr std::array<std::string_view, 17> counter_names = {
+constexpr std::array<std::string_view, 20> counter_names = {
 	"participants",	   "wakes",		  "wakes_ahead",
 	"requests",	   "pages_asked",	  "pages_released",
 	"pages_purged_krammmd", "pages_purged_direct", "pages_purged_oom",
 	"answered",	   "late",		  "ignored",
-	"signals_sent",	   "signals_skipped",	  "queue_overflows",
-	"selections",	   "select_ns",
+	"signals_sent",	   "signals_skipped",	  "signals_coalesced",
+	"queue_overflows", "selections",	  "select_ns",
+	"passes",	   "passes_over_budget",
 };
 
 // Closes the directory stream it holds.
