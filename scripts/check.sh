@@ -50,11 +50,11 @@ must() {
 	fi
 }
 
-# ctest's per-test lines ("  3/12 Test  #3: Suite.Case ....   Passed")
-# become result lines.
+# ctest's per-test lines ("  3/12 Test  #3: Suite.Case ....   Passed", or
+# "....***Failed") become result lines.
 ctest_results() {	# ctest_results PREFIX LOG
 	local total parsed
-	sed -nE 's/^ *[0-9]+\/[0-9]+ Test +#[0-9]+: ([^ ]+) .*[.] +(\*\*\*)?([A-Za-z]+).*/\3 \1/p' "$2" |
+	sed -nE 's/^ *[0-9]+\/[0-9]+ Test +#[0-9]+: ([^ ]+) .*[.]+ *(\*\*\*)?([A-Za-z]+).*/\3 \1/p' "$2" |
 	while read -r verdict name; do
 		case $verdict in
 		Passed) record PASS "$1:$name";;
