@@ -26,21 +26,9 @@
 /* Child exit codes: 0 is success, each failure its own code. */
 #define BH_FAIL(n)	(10 + (n))
 
-static inline int bh_write(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, text, strlen(text));
-	close(fd);
-	return n == (ssize_t)strlen(text) ? 0 : -1;
-}
-
 /*
- * A cgroup v2 leaf at @dir with memory.high @high (0: max), memory.max
- * max and memory.swap.max 0 if @noswap, else max.  0, or -1 with errno set.
+ * A cgroup v2 leaf at @dir: memory.high @high (0: no limit), no
+ * memory.max, and memory.swap.max 0 if @noswap.  0, or -1 with errno set.
  */
 static inline int bh_cgroup_make(const char *dir, __u64 high, bool noswap)
 {
@@ -49,7 +37,7 @@ static inline int bh_cgroup_make(const char *dir, __u64 high, bool noswap)
 	if (access(BH_CGROUP_ROOT "/cgroup.controllers", F_OK) &&
 	    mount("cgroup2", BH_CGROUP_ROOT, "cgroup2", 0, NULL))
 		return -1;
-	if (bh_write(BH_CGROUP_ROOT "/cgroup.subtree_control", "+memory\n"))
+	if (ramm_write_file(BH_CGROUP_ROOT "/cgroup.subtree_control", "+memory\n"))
 		return -1;
 	if (mkdir(dir, 0755) && errno != EEXIST)
 		return -1;
@@ -58,14 +46,14 @@ static inline int bh_cgroup_make(const char *dir, __u64 high, bool noswap)
 		snprintf(val, sizeof(val), "%llu\n", (unsigned long long)high);
 	else
 		snprintf(val, sizeof(val), "max\n");
-	if (bh_write(path, val))
+	if (ramm_write_file(path, val))
 		return -1;
 	/* A cgroup left behind by an earlier test may have others. */
 	snprintf(path, sizeof(path), "%s/memory.max", dir);
-	if (bh_write(path, "max\n"))
+	if (ramm_write_file(path, "max\n"))
 		return -1;
 	snprintf(path, sizeof(path), "%s/memory.swap.max", dir);
-	if (bh_write(path, noswap ? "0\n" : "max\n") && noswap)
+	if (ramm_write_file(path, noswap ? "0\n" : "max\n") && noswap)
 		return -1;
 	return 0;
 }
@@ -76,17 +64,17 @@ static inline int bh_cgroup_set(const char *dir, const char *file,
 	char path[160];
 
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	return bh_write(path, val);
+	return ramm_write_file(path, val);
 }
 
-/* Move this process into the cgroup at @dir; 0 or -1. */
+/* Move this process into the cgroup at @dir; 0 or -errno. */
 static inline int bh_cgroup_enter(const char *dir)
 {
 	char path[160], pid[24];
 
 	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
 	snprintf(pid, sizeof(pid), "%d\n", getpid());
-	return bh_write(path, pid);
+	return ramm_write_file(path, pid);
 }
 
 /* A "key value" line of a cgroup file such as memory.events, or 0. */

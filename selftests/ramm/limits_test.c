@@ -40,7 +40,7 @@ FIXTURE_TEARDOWN(limits)
 	if (self->env.version > 0)
 		ramm_tunables_restore(&self->saved);
 	if (self->max_map_count[0])
-		bh_write("/proc/sys/vm/max_map_count", self->max_map_count);
+		ramm_write_file("/proc/sys/vm/max_map_count", self->max_map_count);
 	bh_cgroup_remove(CG);
 }
 
@@ -233,7 +233,7 @@ TEST_F_TIMEOUT(limits, priced_ranges_bounded_by_max_map_count, 90)
 	pid_t pid;
 
 	LIMITS_START();
-	ASSERT_EQ(0, bh_write("/proc/sys/vm/max_map_count", "1000\n"));
+	ASSERT_EQ(0, ramm_write_file("/proc/sys/vm/max_map_count", "1000\n"));
 	pid = spawn_unprivileged(NULL);
 	ASSERT_LE(0, pid);
 	if (!pid) {

@@ -23,6 +23,7 @@
 #include <sys/mount.h>
 #include <sys/swap.h>
 
+#include "bounds_helpers.h"
 #include "market_helpers.h"
 
 /* The first active swap device into @dev; 0, or -1 with none. */
@@ -1257,18 +1258,6 @@ static __u64 file_pages(void)
 	return mk_meminfo("Active(file)") + mk_meminfo("Inactive(file)");
 }
 
-static int write_file(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, text, strlen(text));
-	close(fd);
-	return n == (ssize_t)strlen(text) ? 0 : -1;
-}
-
 /*
  * Make @bytes of clean, reclaimable page cache: a new zram disk (the
  * guest's root is a ramfs, whose pages cannot be reclaimed) written
@@ -1295,7 +1284,7 @@ static int page_cache_fill(struct __test_metadata *_metadata, __u64 bytes,
 	fclose(f);
 	snprintf(path, sizeof(path), "/sys/block/zram%d/disksize", id);
 	snprintf(buf, sizeof(buf), "%llu\n", (unsigned long long)bytes);
-	if (write_file(path, buf)) {
+	if (ramm_write_file(path, buf)) {
 		TH_LOG("%s: %s", path, strerror(errno));
 		return -1;
 	}
@@ -1325,7 +1314,7 @@ static void page_cache_remove(int id, int fd)
 		return;
 	close(fd);
 	snprintf(buf, sizeof(buf), "%d\n", id);
-	write_file("/sys/class/zram-control/hot_remove", buf);
+	ramm_write_file("/sys/class/zram-control/hot_remove", buf);
 }
 
 /*
@@ -1409,7 +1398,7 @@ static int tracefs_write(const char *name, const char *text)
 	if (access("/sys/kernel/tracing/trace", F_OK))
 		mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL);
 	snprintf(path, sizeof(path), "/sys/kernel/tracing/%s", name);
-	return write_file(path, text);
+	return ramm_write_file(path, text);
 }
 
 /*
@@ -1513,30 +1502,67 @@ TEST_F_TIMEOUT(market, tracepoints, TIMEOUT_S)
 	ASSERT_TRUE(reported);
 }
 
-#define CGROUP_ROOT	"/sys/fs/cgroup"
-#define CGROUP_TEST	CGROUP_ROOT "/ramm-market"
+#define CGROUP_TEST	BH_CGROUP_ROOT "/ramm-market"
 
-/* Move this process into the cgroup at @dir; 0 or -1. */
-static int cgroup_enter(const char *dir)
+/*
+ * The cgroup scenarios' common part.  @outside, a participant in the root
+ * cgroup, and @inside, one in CGROUP_TEST, each hold @len (an eighth of
+ * what is available) at the prices and flags their specs give; a hog in
+ * CGROUP_TEST then needs @len more, and the cgroup's @limit (memory.high
+ * or memory.max) is 1.5 * @len: together they are half the participant's
+ * memory over it.  Memory outside the cgroup stays plentiful.  Returns
+ * the hog, whose report is in @hr and @reported; both participants are
+ * collected and the cgroup removed.
+ */
+static struct mk_child *memcg_scenario(struct __test_metadata *_metadata,
+				       FIXTURE_DATA(market) *self,
+				       const char *limit,
+				       struct mk_part *outside,
+				       const char *const *out_name,
+				       struct mk_part *inside,
+				       const char *const *in_name,
+				       struct mk_hog_report *hr, bool *reported)
 {
-	char path[128], pid[24];
+	__u64 len = mk_page_align(mk_meminfo("MemAvailable") / 8);
+	struct mk_hog_spec h = {
+		.step = MK_MIB,
+		.prng = true,
+		.max_ms = 60000,
+		.hold = true,
+		.target = len,
+	};
+	char path[128], val[32];
+	struct mk_child *hog;
 
-	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
-	snprintf(pid, sizeof(pid), "%d\n", getpid());
-	return write_file(path, pid);
-}
+	ASSERT_EQ(0, bh_cgroup_make(CGROUP_TEST, 0, false)) {
+		TH_LOG("cgroup2 with the memory controller: %s",
+		       strerror(errno));
+	}
+	outside->spec.r[0].len = len;
+	inside->spec.r[0].len = len;
+	start_parts(_metadata, self, outside, out_name, 1);
 
-/* A cgroup v2 leaf with the memory controller; 0, or -1 (errno set). */
-static int cgroup_make(const char *dir)
-{
-	if (access(CGROUP_ROOT "/cgroup.controllers", F_OK) &&
-	    mount("cgroup2", CGROUP_ROOT, "cgroup2", 0, NULL))
-		return -1;
-	if (write_file(CGROUP_ROOT "/cgroup.subtree_control", "+memory\n"))
-		return -1;
-	if (mkdir(dir, 0755) && errno != EEXIST)
-		return -1;
-	return 0;
+	/* Children inherit the cgroup: enter it to fork them, then leave. */
+	snprintf(path, sizeof(path), CGROUP_TEST "/%s", limit);
+	snprintf(val, sizeof(val), "%llu\n",
+		 (unsigned long long)(len + len / 2));
+	ASSERT_EQ(0, ramm_write_file(path, val));
+	ASSERT_EQ(0, bh_cgroup_enter(CGROUP_TEST));
+	start_parts(_metadata, self, inside, in_name, 1);
+	hog = mk_hog_start(&self->kids, &h, 0);
+	ASSERT_EQ(0, bh_cgroup_enter(BH_CGROUP_ROOT));
+	ASSERT_NE(NULL, hog);
+	*reported = !mk_hog_wait(hog, hr, left_ms(self, h.max_ms + 30000));
+	settle(self);
+	mk_hog_release(hog, left_ms(self, 30000));
+	log_hog(_metadata, hog, *reported, hr, h.target);
+	collect(_metadata, self, inside, true);
+	collect(_metadata, self, outside, true);
+	log_part(_metadata, inside);
+	log_part(_metadata, outside);
+	ramm_write_file(path, "max\n");
+	rmdir(CGROUP_TEST);
+	return hog;
 }
 
 /*
@@ -1550,57 +1576,24 @@ TEST_F_TIMEOUT(market, memcg_high_asks_only_inside, TIMEOUT_S)
 {
 	static const char *const out_name[] = { "outside-10" };
 	static const char *const in_name[] = { "inside-500" };
-	__u64 ma = mk_meminfo("MemAvailable"), len;
-	struct mk_hog_spec h = {
-		.step = MK_MIB,
-		.prng = true,
-		.max_ms = 60000,
-		.hold = true,
-	};
 	struct mk_part outside, inside;
 	struct mk_hog_report hr;
 	struct mk_child *hog;
-	char high[32], how[48];
 	bool reported;
+	char how[48];
 
 	if (ramm_skip(_metadata, &self->env))
 		return;
-	ASSERT_EQ(0, cgroup_make(CGROUP_TEST)) {
-		TH_LOG("cgroup2 with the memory controller: %s",
-		       strerror(errno));
-	}
-	len = mk_page_align(ma / 8);
 	memset(&outside, 0, sizeof(outside));
 	outside.spec = (struct mk_part_spec){
-		.tag = 121, .nr_ranges = 1, .r = { { len, 10, PRESERVED } },
+		.tag = 121, .nr_ranges = 1, .r = { { 0, 10, PRESERVED } },
 		.reg = true, .signal = 0, .behaviour = MK_ANSWER,
 	};
 	inside = outside;
 	inside.spec.tag = 122;
 	inside.spec.r[0].price = 500;
-	start_parts(_metadata, self, &outside, out_name, 1);
-
-	/* Children inherit the cgroup: enter it to fork them, then leave. */
-	snprintf(high, sizeof(high), "%llu\n",
-		 (unsigned long long)(len + len / 2));
-	ASSERT_EQ(0, write_file(CGROUP_TEST "/memory.high", high));
-	ASSERT_EQ(0, cgroup_enter(CGROUP_TEST));
-	start_parts(_metadata, self, &inside, in_name, 1);
-	/* The hog needs half the participant's memory above memory.high. */
-	h.target = len;
-	hog = mk_hog_start(&self->kids, &h, 0);
-	ASSERT_EQ(0, cgroup_enter(CGROUP_ROOT));
-	ASSERT_NE(NULL, hog);
-	reported = !mk_hog_wait(hog, &hr, left_ms(self, h.max_ms + 30000));
-	settle(self);
-	mk_hog_release(hog, left_ms(self, 30000));
-	log_hog(_metadata, hog, reported, &hr, h.target);
-	collect(_metadata, self, &inside, true);
-	collect(_metadata, self, &outside, true);
-	log_part(_metadata, &inside);
-	log_part(_metadata, &outside);
-	write_file(CGROUP_TEST "/memory.high", "max\n");
-	rmdir(CGROUP_TEST);
+	hog = memcg_scenario(_metadata, self, "memory.high", &outside,
+			     out_name, &inside, in_name, &hr, &reported);
 
 	ASSERT_TRUE(reported && hr.why == MK_HOG_TARGET) {
 		TH_LOG("the hog did not get its memory: %s",
@@ -1632,57 +1625,25 @@ TEST_F_TIMEOUT(market, memcg_max_purges_only_inside, TIMEOUT_S)
 {
 	static const char *const out_name[] = { "outside-10" };
 	static const char *const in_name[] = { "inside-500-deaf" };
-	__u64 ma = mk_meminfo("MemAvailable"), len;
-	struct mk_hog_spec h = {
-		.step = MK_MIB,
-		.prng = true,
-		.max_ms = 60000,
-		.hold = true,
-	};
 	struct mk_part outside, inside;
 	struct mk_hog_report hr;
 	struct mk_child *hog;
-	char max[32], how[48];
 	bool reported;
+	char how[48];
 
 	if (ramm_skip(_metadata, &self->env))
 		return;
-	ASSERT_EQ(0, cgroup_make(CGROUP_TEST)) {
-		TH_LOG("cgroup2 with the memory controller: %s",
-		       strerror(errno));
-	}
-	len = mk_page_align(ma / 8);
 	memset(&outside, 0, sizeof(outside));
 	outside.spec = (struct mk_part_spec){
-		.tag = 123, .nr_ranges = 1, .r = { { len, 10, DISCARDABLE } },
+		.tag = 123, .nr_ranges = 1, .r = { { 0, 10, DISCARDABLE } },
 		.reg = true, .signal = 0, .behaviour = MK_ANSWER,
 	};
 	inside = outside;
 	inside.spec.tag = 124;
 	inside.spec.r[0].price = 500;
 	inside.spec.behaviour = MK_IGNORE;
-	start_parts(_metadata, self, &outside, out_name, 1);
-
-	snprintf(max, sizeof(max), "%llu\n",
-		 (unsigned long long)(len + len / 2));
-	ASSERT_EQ(0, write_file(CGROUP_TEST "/memory.max", max));
-	ASSERT_EQ(0, cgroup_enter(CGROUP_TEST));
-	start_parts(_metadata, self, &inside, in_name, 1);
-	/* Together they need half the participant's memory above the max. */
-	h.target = len;
-	hog = mk_hog_start(&self->kids, &h, 0);
-	ASSERT_EQ(0, cgroup_enter(CGROUP_ROOT));
-	ASSERT_NE(NULL, hog);
-	reported = !mk_hog_wait(hog, &hr, left_ms(self, h.max_ms + 30000));
-	settle(self);
-	mk_hog_release(hog, left_ms(self, 30000));
-	log_hog(_metadata, hog, reported, &hr, h.target);
-	collect(_metadata, self, &inside, true);
-	collect(_metadata, self, &outside, true);
-	log_part(_metadata, &inside);
-	log_part(_metadata, &outside);
-	write_file(CGROUP_TEST "/memory.max", "max\n");
-	rmdir(CGROUP_TEST);
+	hog = memcg_scenario(_metadata, self, "memory.max", &outside,
+			     out_name, &inside, in_name, &hr, &reported);
 
 	ASSERT_TRUE(reported && hr.why == MK_HOG_TARGET) {
 		TH_LOG("the hog did not get its memory: %s",

@@ -614,15 +614,13 @@ static inline int ramm_sysfs_read(const char *name, __u64 *val)
 	return 0;
 }
 
-/* Write @text to /sys/kernel/mm/ramm/@name in one write(): 0 or -errno. */
-static inline int ramm_sysfs_write(const char *name, const char *text)
+/* Write @text to @path in one write(): 0 or -errno (errno set too). */
+static inline int ramm_write_file(const char *path, const char *text)
 {
 	size_t len = strlen(text);
-	char path[128];
 	ssize_t n;
 	int fd, ret = 0;
 
-	snprintf(path, sizeof(path), RAMM_SYSFS_DIR "%s", name);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -632,7 +630,18 @@ static inline int ramm_sysfs_write(const char *name, const char *text)
 	else if ((size_t)n != len)
 		ret = -EIO;
 	close(fd);
+	if (ret)
+		errno = -ret;
 	return ret;
+}
+
+/* Write @text to /sys/kernel/mm/ramm/@name in one write(): 0 or -errno. */
+static inline int ramm_sysfs_write(const char *name, const char *text)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), RAMM_SYSFS_DIR "%s", name);
+	return ramm_write_file(path, text);
 }
 
 static inline int ramm_sysfs_write_u64(const char *name, __u64 val)
