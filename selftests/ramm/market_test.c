@@ -1611,58 +1611,6 @@ TEST_F_TIMEOUT(market, memcg_high_asks_only_inside, TIMEOUT_S)
 	ASSERT_INTACT(&outside, 0);
 }
 
-/*
- * A container at its memory.max, where a charge that reclaim cannot
- * satisfy goes to the cgroup's OOM killer: an ask usually comes too late
- * there, so the purge must not.  The cgroup's reclaim purges its own
- * participant's discardable memory (priced below the reserve price, so
- * before ordinary reclaim) and the hog gets what it needs with no kill;
- * the cheaper participant outside the cgroup is neither purged nor asked.
- * Without the purge, the hog's incompressible pages could only go to a
- * kill: the inside participant ignores every ask.
- */
-TEST_F_TIMEOUT(market, memcg_max_purges_only_inside, TIMEOUT_S)
-{
-	static const char *const out_name[] = { "outside-10" };
-	static const char *const in_name[] = { "inside-500-deaf" };
-	struct mk_part outside, inside;
-	struct mk_hog_report hr;
-	struct mk_child *hog;
-	bool reported;
-	char how[48];
-
-	if (ramm_skip(_metadata, &self->env))
-		return;
-	memset(&outside, 0, sizeof(outside));
-	outside.spec = (struct mk_part_spec){
-		.tag = 123, .nr_ranges = 1, .r = { { 0, 10, DISCARDABLE } },
-		.reg = true, .signal = 0, .behaviour = MK_ANSWER,
-	};
-	inside = outside;
-	inside.spec.tag = 124;
-	inside.spec.r[0].price = 500;
-	inside.spec.behaviour = MK_IGNORE;
-	hog = memcg_scenario(_metadata, self, "memory.max", &outside,
-			     out_name, &inside, in_name, &hr, &reported);
-
-	ASSERT_TRUE(reported && hr.why == MK_HOG_TARGET) {
-		TH_LOG("the hog did not get its memory: %s",
-		       mk_how(hog, how, sizeof(how)));
-	}
-	ASSERT_FALSE(mk_killed(inside.c)) {
-		TH_LOG("the cgroup's OOM killer took the participant");
-	}
-	ASSERT_EQ(0, mk_check_records(_metadata, &inside));
-	ASSERT_LT(0, mk_count(&inside, RAMM_REASON_PURGED, 0, 0)) {
-		TH_LOG("nothing of the participant inside was purged");
-	}
-	ASSERT_EQ(0, outside.rep.nrec) {
-		TH_LOG("the participant outside the cgroup got records");
-	}
-	ASSERT_EQ(0, outside.rep.stats.asked);
-	ASSERT_INTACT(&outside, 0);
-}
-
 TEST_HARNESS_MAIN
 #undef main
 
