@@ -34,7 +34,7 @@
  *     shortfall;
  *  4. delivers: wakes each participant's pollers and sends its signal.
  *
- * Asking stops when it has taken RAMM_PASS_BUDGET_NS, so one pass costs at
+ * Asking stops when it has taken pass_budget_ms, so one pass costs at
  * most that plus one search, judging and delivering.
  *
  * A memory cgroup's reclaim (memory.high, memory.max) also wakes it (5.):
@@ -504,13 +504,11 @@ u64 ramm_ask_pages(u64 resident, u64 outstanding, long shortfall)
  * The CPU a pass may spend asking.  A search walks every participant's
  * priced VMAs, and a pass searches once per range it tries: with many
  * small ranges whose owners' queues are full, unbounded, that is the
- * square of the number of ranges.  Once it has spent this long asking
+ * square of the number of ranges.  Once it has spent pass_budget_ms asking
  * (machine-wide and for the cgroups together), a pass stops asking
  * (delivering still runs), and the next wake goes on from the cheapest
  * range again.
  */
-#define RAMM_PASS_BUDGET_NS	(10 * NSEC_PER_MSEC)
-
 static u64 ramm_pass_end;	/* when the current pass must stop asking */
 static bool ramm_pass_cut;	/* and whether it has */
 
@@ -696,7 +694,8 @@ static long ramm_balance(void)
 		ramm_judge(p, now);
 	}
 	outstanding = ramm_outstanding_in(NULL);
-	ramm_pass_end = ktime_get_ns() + RAMM_PASS_BUDGET_NS;
+	ramm_pass_end = ktime_get_ns() +
+		       (u64)READ_ONCE(ramm_tun.pass_budget_ms) * NSEC_PER_MSEC;
 	ramm_pass_cut = false;
 	if (READ_ONCE(ramm_tun.enabled)) {
 		shortfall = ramm_shortfall(pressure, outstanding);

@@ -219,6 +219,7 @@ struct ramm_tunables {
 	unsigned int queue_len;
 	unsigned int headroom_permille;
 	unsigned int credit_halflife_s;
+	unsigned int pass_budget_ms;
 };
 
 extern struct ramm_tunables ramm_tun;

@@ -29,6 +29,8 @@
  *                    take to answer; the 0.5 MiB watermark gap is far
  *                    less than that.
  * credit_halflife_s  60: a credit deficit halves every this many seconds.
+ * pass_budget_ms     10 (1..1000): a krammmd pass stops asking once it has
+ *                    spent this long asking; the next pass goes on.
  *
  * participants is the number registered now.  Counters (read-only, since
  * boot): wakes, wakes_ahead, requests,
@@ -54,6 +56,7 @@ struct ramm_tunables ramm_tun = {
 	.queue_len = 64,
 	.headroom_permille = 50,
 	.credit_halflife_s = 60,
+	.pass_budget_ms = 10,
 };
 
 atomic_long_t ramm_counters[RAMM_NR_COUNTERS];
@@ -88,6 +91,7 @@ RAMM_UINT_TUNABLE(deadline_ms, 1, 60 * MSEC_PER_SEC);
 RAMM_UINT_TUNABLE(queue_len, 1, RAMM_QUEUE_LEN_MAX);
 RAMM_UINT_TUNABLE(headroom_permille, 0, 500);
 RAMM_UINT_TUNABLE(credit_halflife_s, 0, 7 * 24 * 3600);
+RAMM_UINT_TUNABLE(pass_budget_ms, 1, MSEC_PER_SEC);
 
 static ssize_t enabled_show(struct kobject *kobj, struct kobj_attribute *attr,
 			    char *buf)
@@ -178,6 +182,7 @@ static struct attribute *ramm_attrs[] = {
 	&ramm_queue_len_attr.attr,
 	&ramm_headroom_permille_attr.attr,
 	&ramm_credit_halflife_s_attr.attr,
+	&ramm_pass_budget_ms_attr.attr,
 	&ramm_participants_attr.attr,
 	&ramm_wakes_attr.attr,
 	&ramm_wakes_ahead_attr.attr,

@@ -1098,6 +1098,7 @@ TEST_F(participant, sysfs_defaults)
 		{ "queue_len", 64 },
 		{ "headroom_permille", 50 },
 		{ "credit_halflife_s", 60 },
+		{ "pass_budget_ms", 10 },
 	};
 	unsigned int i;
 	__u64 v;
@@ -1130,6 +1131,8 @@ TEST_F(participant, sysfs_write_range)
 		{ "enabled", "2\n" },
 		{ "enabled", "-1\n" },
 		{ "enabled", "yes\n" },
+		{ "pass_budget_ms", "0\n" },
+		{ "pass_budget_ms", "1001\n" },
 	};
 	__u64 before, after;
 	unsigned int i;
@@ -1168,6 +1171,12 @@ TEST_F(participant, sysfs_write_range)
 	ASSERT_EQ(0, ramm_sysfs_write("enabled", "1\n"));
 	ASSERT_EQ(0, ramm_sysfs_read("enabled", &after));
 	ASSERT_EQ(1, after);
+	ASSERT_EQ(0, ramm_sysfs_write("pass_budget_ms", "1\n"));
+	ASSERT_EQ(0, ramm_sysfs_read("pass_budget_ms", &after));
+	ASSERT_EQ(1, after);
+	ASSERT_EQ(0, ramm_sysfs_write("pass_budget_ms", "1000\n"));
+	ASSERT_EQ(0, ramm_sysfs_read("pass_budget_ms", &after));
+	ASSERT_EQ(1000, after);
 }
 
 /* queue_len applies at registration: a registration works at either limit. */

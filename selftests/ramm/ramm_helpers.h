@@ -569,7 +569,7 @@ static inline int status_credit(pid_t pid, __u64 *credit)
 
 static const char *const ramm_tunables[] __attribute__((unused)) = {
 	"enabled", "reserve_price", "deadline_ms", "queue_len",
-	"headroom_permille", "credit_halflife_s",
+	"headroom_permille", "credit_halflife_s", "pass_budget_ms",
 };
 
 static const char *const ramm_counters[] __attribute__((unused)) = {

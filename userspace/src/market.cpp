@@ -28,9 +28,10 @@ namespace {
 using namespace text;
 
 // Documentation/ABI/testing/sysfs-kernel-mm-ramm, in its order.
-constexpr std::array<std::string_view, 6> tunable_names = {
-	"enabled",   "reserve_price",     "deadline_ms",
-	"queue_len", "headroom_permille", "credit_halflife_s",
+constexpr std::array<std::string_view, 7> tunable_names = {
+	"enabled",	     "reserve_price",	  "deadline_ms",
+	"queue_len",	     "headroom_permille", "credit_halflife_s",
+	"pass_budget_ms",
 };
 
 constexpr std::array<std::string_view, 20> counter_names = {

@@ -55,6 +55,7 @@ const Values sysfs_files = {
 	{"pages_asked", 2048},
 	{"enabled", 1},
 	{"credit_halflife_s", 60},
+	{"pass_budget_ms", 10},
 	{"answered", 30},
 	{"participants", 2},
 	{"deadline_ms", 100},
@@ -255,7 +256,8 @@ TEST_F(MarketRead, ListsTunablesThenCountersInDocumentedOrder)
 					 {"deadline_ms", 100},
 					 {"queue_len", 64},
 					 {"headroom_permille", 50},
-					 {"credit_halflife_s", 60}}));
+					 {"credit_halflife_s", 60},
+					 {"pass_budget_ms", 10}}));
 	EXPECT_EQ(view.counters, (Values{{"participants", 2},
 					 {"wakes", 17},
 					 {"wakes_ahead", 4},
@@ -344,7 +346,8 @@ TEST(MarketNames, ListTheDocumentedFiles)
 	const auto names = ramm::market_tunable_names();
 	EXPECT_THAT(std::vector<std::string_view>(names.begin(), names.end()),
 		    ElementsAre("enabled", "reserve_price", "deadline_ms", "queue_len",
-				"headroom_permille", "credit_halflife_s"));
+				"headroom_permille", "credit_halflife_s",
+				"pass_budget_ms"));
 	EXPECT_EQ(ramm::market_counter_names().front(), "participants");
 	EXPECT_TRUE(ramm::is_market_tunable("deadline_ms"));
 	EXPECT_FALSE(ramm::is_market_tunable("participants"));
