@@ -26,7 +26,9 @@
  * a balloon) are served by asking, never by purging.
  *
  * Before the OOM killer chooses a victim, its notifier chain calls
- * ramm_oom_notify(), which purges all of participants' discardable memory,
+ * ramm_oom_notify() (for a cgroup at its memory.max,
+ * mem_cgroup_out_of_memory() calls ramm_memcg_oom(), for the participants
+ * in that cgroup), which purges all of participants' discardable memory,
  * whatever its price, cheapest first: no process is OOM-killed while
  * memory it offered is still resident.  That is the incentive to offer
  * memory.  There, a full queue does not stop a purge: it is counted as an
@@ -415,22 +417,44 @@ unsigned long __ramm_memcg_reclaim(struct mem_cgroup *memcg, gfp_t gfp_mask,
 	return freed;
 }
 
-/* out_of_memory()'s notifier: see the comment at the top. */
+/*
+ * Purge all discardable memory of participants in @memcg (NULL: all),
+ * below the reserve price first, then the rest: see the comment at the top.
+ */
+static unsigned long ramm_purge_all(struct mem_cgroup *memcg)
+{
+	u64 detected = ktime_get_ns();
+	unsigned long freed;
+
+	if (!ramm_market_open())
+		return 0;
+	freed = ramm_purge_cheapest(memcg, false, U64_MAX, detected, true);
+	freed += ramm_purge_cheapest(memcg, true, U64_MAX, detected, true);
+	if (freed)
+		ramm_wake_krammmd(RAMM_WAKE_PRESSURE);	/* deliver the records */
+	return freed;
+}
+
+/* out_of_memory()'s notifier, for the machine. */
 static int ramm_oom_notify(struct notifier_block *nb, unsigned long unused,
 			   void *arg)
 {
-	unsigned long *oom_freed = arg, freed;
-	u64 detected = ktime_get_ns();
+	unsigned long *oom_freed = arg;
 
-	if (!static_branch_unlikely(&ramm_in_use) || !ramm_market_open())
-		return NOTIFY_OK;
-	/* Below the reserve price first, then the rest: cheapest first. */
-	freed = ramm_purge_cheapest(NULL, false, U64_MAX, detected, true);
-	freed += ramm_purge_cheapest(NULL, true, U64_MAX, detected, true);
-	if (freed)
-		ramm_wake_krammmd(RAMM_WAKE_PRESSURE);	/* deliver the records */
-	*oom_freed += freed;
+	if (static_branch_unlikely(&ramm_in_use))
+		*oom_freed += ramm_purge_all(NULL);
 	return NOTIFY_OK;
+}
+
+/*
+ * mem_cgroup_out_of_memory(): a cgroup at its memory.max.  Its OOM killer
+ * would choose among the cgroup's tasks, so only their offered memory
+ * matters, and purging it is the only way to be in time: an ask is
+ * answered after the charge that hit the limit has failed.
+ */
+unsigned long __ramm_memcg_oom(struct mem_cgroup *memcg)
+{
+	return ramm_purge_all(memcg);
 }
 
 static struct notifier_block ramm_oom_nb = {

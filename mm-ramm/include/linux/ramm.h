@@ -46,6 +46,7 @@ unsigned long __ramm_direct_reclaim(gfp_t gfp_mask, int order,
 unsigned long __ramm_memcg_reclaim(struct mem_cgroup *memcg, gfp_t gfp_mask,
 				   unsigned long nr_to_reclaim,
 				   bool last_resort);
+unsigned long __ramm_memcg_oom(struct mem_cgroup *memcg);
 
 /* A new mm (fork, exec) is not a participant, whatever it was copied from. */
 static inline void ramm_mm_init(struct mm_struct *mm)
@@ -184,6 +185,25 @@ static inline unsigned long ramm_memcg_reclaim(struct mem_cgroup *memcg,
 				    last_resort);
 }
 
+/**
+ * ramm_memcg_oom - purge what a cgroup's participants offered, before its
+ *                  OOM killer chooses a victim
+ * @memcg: the cgroup at its memory.max that reclaim could not bring below
+ *
+ * Called from mem_cgroup_out_of_memory() with oom_lock held, as the OOM
+ * notifier chain is called from out_of_memory() for the whole machine
+ * (that chain is not called for a cgroup).  Purges all discardable memory
+ * of participants in @memcg or below it, cheapest first.
+ *
+ * Return: the number of pages freed; the charge is retried when nonzero.
+ */
+static inline unsigned long ramm_memcg_oom(struct mem_cgroup *memcg)
+{
+	if (!static_branch_unlikely(&ramm_in_use))
+		return 0;
+	return __ramm_memcg_oom(memcg);
+}
+
 #else /* CONFIG_RAMM */
 
 static inline bool ramm_price_eq(struct ramm_price a, struct ramm_price b)
@@ -265,6 +285,11 @@ static inline unsigned long ramm_memcg_reclaim(struct mem_cgroup *memcg,
 					       gfp_t gfp_mask,
 					       unsigned long nr_to_reclaim,
 					       bool last_resort)
+{
+	return 0;
+}
+
+static inline unsigned long ramm_memcg_oom(struct mem_cgroup *memcg)
 {
 	return 0;
 }
