@@ -15,18 +15,21 @@
  *     range is purged (the ask's slot becomes the purge record); a
  *     preserved range is never dropped: it gets one more deadline period
  *     to be answered late, and is left to ordinary reclaim either way;
- *  2. computes the shortfall: the high watermarks of all zones plus a
- *     headroom share of RAM (a burst is far larger than the watermark
- *     gap, which is about 0.5 MiB in a 256 MiB machine), minus free pages
- *     (which already include what ordinary reclaim freed), minus pages
- *     asked for and not yet judged (so a gap is not asked for twice).
+ *  2. computes the shortfall, node by node, as kswapd balances nodes: a
+ *     node's zones' high watermarks plus a headroom share of its memory
+ *     (a burst is far larger than the watermark gap, which is about
+ *     0.5 MiB in a 256 MiB machine), minus its free pages (which already
+ *     include what ordinary reclaim freed); the gaps of the nodes that are
+ *     short, summed, minus pages asked for and not yet judged (so a gap is
+ *     not asked for twice).
  *     Ahead of pressure (kswapd not woken since the last pass), the page
  *     cache that reclaim will drop first is left out of the shortfall:
  *     asking ahead is for the part of a burst reclaim cannot absorb;
  *  3. asks for the shortfall: participants' priced ranges in order of
  *     effective price (price * credit), ties to the older participant and
  *     lower address, each asked for at most its resident pages not
- *     already asked for, until the shortfall is covered.  Finding them
+ *     already asked for (with more than one node, its pages on the nodes
+ *     that are short), until the shortfall is covered.  Finding them
  *     allocates nothing, so the market works when memory is exhausted.  Ranges priced at
  *     or above the reserve price are considered only when ordinary
  *     reclaim could not meet its target (direct reclaim says so), and
@@ -205,7 +208,7 @@ static void ramm_judge_ask(struct ramm_participant *p, unsigned int i,
 	zapped_end = start;
 	if (READ_ONCE(ramm_tun.enabled))
 		purged = ramm_zap(p->mm, start, end,
-				  ask->asked_pages - released, false,
+				  ask->asked_pages - released, false, NULL,
 				  &zapped_end);
 	if (purged) {
 		ramm_count(RAMM_PAGES_PURGED_KRAMMMD, purged);
@@ -305,6 +308,27 @@ static unsigned long ramm_headroom_pages(void)
 	return totalram_pages() / 1000 * READ_ONCE(ramm_tun.headroom_permille);
 }
 
+/**
+ * ramm_node_gap - how far one node is below krammmd's target for it
+ * @target:   its zones' high watermarks plus the headroom share of its
+ *            memory
+ * @free:     its free pages
+ * @file:     its page cache on the file LRU lists
+ * @pressure: kswapd or direct reclaim ran since the last pass
+ *
+ * Ahead of pressure, the page cache reclaim drops first is left out.
+ *
+ * Return: the gap in pages; 0 when the node is not short.
+ */
+long ramm_node_gap(unsigned long target, unsigned long free,
+		   unsigned long file, bool pressure)
+{
+	unsigned long have = free + (pressure ? 0 : file);
+
+	return have < target ? min_t(unsigned long, target - have, LONG_MAX) :
+			       0;
+}
+
 /* Free pages krammmd balances toward; see the comment at the top. */
 static unsigned long ramm_target_free(void)
 {
@@ -395,15 +419,45 @@ long ramm_over_limit(unsigned long usage, unsigned long limit,
 	return min_t(u64, want - limit - outstanding, LONG_MAX);
 }
 
-static long ramm_shortfall(bool pressure, u64 outstanding)
-{
-	long shortfall;
+/* The nodes short in this pass (krammmd's own, under the mutex). */
+static nodemask_t ramm_short_nodes;
 
-	shortfall = ramm_target_free() - global_zone_page_state(NR_FREE_PAGES) -
-		    outstanding;
-	if (!pressure)
-		shortfall -= ramm_file_pages(NULL);
-	return shortfall;
+/*
+ * The machine's shortfall: the gaps of the nodes below their target,
+ * summed, less @outstanding.  Fills @nodes with those nodes.
+ */
+static long ramm_shortfall(bool pressure, u64 outstanding, nodemask_t *nodes)
+{
+	unsigned int permille = READ_ONCE(ramm_tun.headroom_permille);
+	long shortfall = 0;
+	int nid;
+
+	nodes_clear(*nodes);
+	for_each_node_state(nid, N_MEMORY) {
+		pg_data_t *pgdat = NODE_DATA(nid);
+		unsigned long target = 0, free = 0, managed = 0;
+		struct zone *zone;
+		long gap;
+
+		for (zone = pgdat->node_zones;
+		     zone < pgdat->node_zones + MAX_NR_ZONES; zone++) {
+			if (!populated_zone(zone))
+				continue;
+			target += high_wmark_pages(zone);
+			free += zone_page_state(zone, NR_FREE_PAGES);
+			managed += zone_managed_pages(zone);
+		}
+		target += managed / 1000 * permille;
+		gap = ramm_node_gap(target, free,
+				    node_page_state(pgdat, NR_ACTIVE_FILE) +
+				    node_page_state(pgdat, NR_INACTIVE_FILE),
+				    pressure);
+		if (gap > 0) {
+			shortfall += gap;
+			node_set(nid, *nodes);
+		}
+	}
+	return shortfall - min_t(u64, outstanding, LONG_MAX);
 }
 
 /* --- 3. asking ----------------------------------------------------------- */
@@ -524,8 +578,12 @@ static bool ramm_pass_budget_left(void)
 	return false;
 }
 
-/* Ask @c's owner for up to @shortfall pages; returns the pages asked. */
-static u64 ramm_ask_one(struct ramm_candidate *c, long shortfall, u64 now)
+/*
+ * Ask @c's owner for up to @shortfall pages, of those it has on @nodes
+ * (NULL: anywhere); returns the pages asked.
+ */
+static u64 ramm_ask_one(struct ramm_candidate *c, long shortfall,
+			const nodemask_t *nodes, u64 now)
 {
 	struct ramm_participant *p = c->p;
 	struct ramm_usage usage;
@@ -534,12 +592,13 @@ static u64 ramm_ask_one(struct ramm_candidate *c, long shortfall, u64 now)
 	if (!mmget_not_zero(p->mm))
 		return 0;
 	mmap_read_lock(p->mm);
-	ramm_usage(p->mm, c->key.start, c->end, &usage);
+	ramm_usage_on(p->mm, c->key.start, c->end, nodes, &usage);
 	mmap_read_unlock(p->mm);
 	mmput_async(p->mm);
 
 	asked = ramm_outstanding(p, c->key.start, c->end);
-	pages = ramm_ask_pages(usage.resident, asked, shortfall);
+	pages = ramm_ask_pages(nodes ? usage.on_nodes : usage.resident, asked,
+			       shortfall);
 	if (!pages)
 		return 0;
 	if (!ramm_queue_ask(p, c->key.start, c->end, c->price, pages,
@@ -553,10 +612,11 @@ static u64 ramm_ask_one(struct ramm_candidate *c, long shortfall, u64 now)
 
 /*
  * Ask the cheapest ranges of participants in @memcg (NULL: all) for
- * @shortfall pages; returns the pages asked.
+ * @shortfall pages of memory on @nodes (NULL: anywhere); returns the pages
+ * asked.
  */
 static u64 ramm_ask(struct mem_cgroup *memcg, long shortfall, bool escalate,
-		    u64 now)
+		    const nodemask_t *nodes, u64 now)
 {
 	struct ramm_key after = RAMM_KEY_MIN;
 	struct ramm_candidate c;
@@ -569,7 +629,7 @@ static u64 ramm_ask(struct mem_cgroup *memcg, long shortfall, bool escalate,
 	while (shortfall > 0 && !kthread_should_stop() &&
 	       ramm_pass_budget_left() &&
 	       ramm_next_candidate(memcg, &after, above_reserve, &c)) {
-		pages = ramm_ask_one(&c, shortfall, now);
+		pages = ramm_ask_one(&c, shortfall, nodes, now);
 		shortfall -= pages;
 		asked += pages;
 		after = c.key;
@@ -657,7 +717,8 @@ static void ramm_balance_memcgs(u64 now)
 		if (READ_ONCE(ramm_tun.enabled)) {
 			shortfall = ramm_memcg_shortfall(w.memcg);
 			if (shortfall > 0)
-				ramm_ask(w.memcg, shortfall, w.escalate, now);
+				ramm_ask(w.memcg, shortfall, w.escalate, NULL,
+					 now);
 		}
 		css_put(&w.memcg->css);
 	}
@@ -698,9 +759,16 @@ static long ramm_balance(void)
 		       (u64)READ_ONCE(ramm_tun.pass_budget_ms) * NSEC_PER_MSEC;
 	ramm_pass_cut = false;
 	if (READ_ONCE(ramm_tun.enabled)) {
-		shortfall = ramm_shortfall(pressure, outstanding);
+		shortfall = ramm_shortfall(pressure, outstanding,
+					   &ramm_short_nodes);
+		/*
+		 * With one node, every resident page is on it: the page
+		 * walk need not look up each page's node.
+		 */
 		if (shortfall > 0)
-			asked = ramm_ask(NULL, shortfall, escalate, now);
+			asked = ramm_ask(NULL, shortfall, escalate,
+					 num_node_state(N_MEMORY) > 1 ?
+					 &ramm_short_nodes : NULL, now);
 	}
 	ramm_rearm_ahead(outstanding + asked, asked);
 	ramm_balance_memcgs(now);

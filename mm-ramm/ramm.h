@@ -196,6 +196,8 @@ void ramm_arm_ahead(void);
 int ramm_krammmd_start(void);
 bool ramm_askable(u64 price, u64 reserve, bool above_reserve);
 u64 ramm_ask_pages(u64 resident, u64 outstanding, long shortfall);
+long ramm_node_gap(unsigned long target, unsigned long free,
+		   unsigned long file, bool pressure);
 long ramm_over_limit(unsigned long usage, unsigned long limit,
 		     unsigned int headroom_permille, u64 outstanding);
 
@@ -204,12 +206,18 @@ int ramm_reclaim_init(void);
 struct ramm_usage {
 	u64 resident;	/* pages in RAM */
 	u64 swapped;	/* pages in swap */
+	u64 on_nodes;	/* of the resident, those on ramm_usage_on()'s nodes */
+	const nodemask_t *nodes;
 };
 
 void ramm_usage(struct mm_struct *mm, unsigned long start, unsigned long end,
 		struct ramm_usage *usage);
+void ramm_usage_on(struct mm_struct *mm, unsigned long start,
+		   unsigned long end, const nodemask_t *nodes,
+		   struct ramm_usage *usage);
 u64 ramm_zap(struct mm_struct *mm, unsigned long start, unsigned long end,
-	     u64 pages, bool nonblock, unsigned long *zapped_end);
+	     u64 pages, bool nonblock, const nodemask_t *nodes,
+	     unsigned long *zapped_end);
 
 /* sysfs.c: tunables (documented there) and counters */
 struct ramm_tunables {

@@ -322,6 +322,20 @@ static void ramm_selection_memcg_shortfall(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ramm_over_limit(1000, 999, 20, 0), 1L);
 }
 
+/* A node is short by its gap below target; page cache counts only ahead. */
+static void ramm_selection_node_gap(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, ramm_node_gap(1000, 400, 0, true), 600L);
+	KUNIT_EXPECT_EQ(test, ramm_node_gap(1000, 1000, 0, true), 0L);
+	KUNIT_EXPECT_EQ(test, ramm_node_gap(1000, 5000, 0, true), 0L);
+	/* Under pressure, page cache is reclaim's to drop alongside. */
+	KUNIT_EXPECT_EQ(test, ramm_node_gap(1000, 400, 300, true), 600L);
+	/* Ahead of pressure, it is left out, never below 0. */
+	KUNIT_EXPECT_EQ(test, ramm_node_gap(1000, 400, 300, false), 300L);
+	KUNIT_EXPECT_EQ(test, ramm_node_gap(1000, 400, 900, false), 0L);
+	KUNIT_EXPECT_EQ(test, ramm_node_gap(ULONG_MAX, 0, 0, true), LONG_MAX);
+}
+
 static struct kunit_case ramm_selection_cases[] = {
 	KUNIT_CASE(ramm_selection_key_order),
 	KUNIT_CASE(ramm_selection_walk_breaks_ties),
@@ -329,6 +343,7 @@ static struct kunit_case ramm_selection_cases[] = {
 	KUNIT_CASE(ramm_selection_reserve_price),
 	KUNIT_CASE(ramm_selection_ask_amount),
 	KUNIT_CASE(ramm_selection_memcg_shortfall),
+	KUNIT_CASE(ramm_selection_node_gap),
 	{}
 };
 

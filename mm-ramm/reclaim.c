@@ -54,6 +54,14 @@
 #include "ramm.h"
 #include <trace/events/ramm.h>
 
+static void ramm_count_resident(struct ramm_usage *usage, unsigned long pfn,
+				unsigned long pages)
+{
+	usage->resident += pages;
+	if (usage->nodes && node_isset(pfn_to_nid(pfn), *usage->nodes))
+		usage->on_nodes += pages;
+}
+
 static int ramm_count_pmd(pmd_t *pmd, unsigned long addr, unsigned long end,
 			  struct mm_walk *walk)
 {
@@ -65,7 +73,8 @@ static int ramm_count_pmd(pmd_t *pmd, unsigned long addr, unsigned long end,
 	ptl = pmd_trans_huge_lock(pmd, walk->vma);
 	if (ptl) {
 		if (pmd_present(*pmd) && !is_huge_zero_pmd(*pmd))
-			usage->resident += (end - addr) >> PAGE_SHIFT;
+			ramm_count_resident(usage, pmd_pfn(*pmd),
+					    (end - addr) >> PAGE_SHIFT);
 		spin_unlock(ptl);
 		return 0;
 	}
@@ -77,7 +86,7 @@ static int ramm_count_pmd(pmd_t *pmd, unsigned long addr, unsigned long end,
 
 		if (pte_present(ptent)) {
 			if (!is_zero_pfn(pte_pfn(ptent)))
-				usage->resident++;
+				ramm_count_resident(usage, pte_pfn(ptent), 1);
 		} else if (is_swap_pte(ptent) &&
 			   !non_swap_entry(pte_to_swp_entry(ptent))) {
 			usage->swapped++;
@@ -105,7 +114,22 @@ static const struct mm_walk_ops ramm_count_ops = {
 void ramm_usage(struct mm_struct *mm, unsigned long start, unsigned long end,
 		struct ramm_usage *usage)
 {
-	*usage = (struct ramm_usage) {};
+	ramm_usage_on(mm, start, end, NULL, usage);
+}
+
+/**
+ * ramm_usage_on - ramm_usage(), also counting the resident pages on @nodes
+ * @mm:    the address space, mmap_lock held
+ * @start: first byte
+ * @end:   end of the range
+ * @nodes: the nodes whose pages usage->on_nodes counts; NULL: none
+ * @usage: filled in
+ */
+void ramm_usage_on(struct mm_struct *mm, unsigned long start,
+		   unsigned long end, const nodemask_t *nodes,
+		   struct ramm_usage *usage)
+{
+	*usage = (struct ramm_usage) { .nodes = nodes };
 	mmap_assert_locked(mm);
 	walk_page_range(mm, start, end, &ramm_count_ops, usage);
 }
@@ -152,18 +176,24 @@ static bool ramm_zap_chunk(struct vm_area_struct *vma, unsigned long start,
  * @end:        end of the range
  * @pages:      how many pages to free
  * @nonblock:   from reclaim: MMU notifiers must not block
+ * @nodes:      count only pages on these nodes, and skip the steps that
+ *              have none there (NULL: any node)
  * @zapped_end: set to the end of what was zapped
  *
  * Zaps from @start in steps of at most one page table (PMD_SIZE), so that
  * only as much as needed is dropped, and counts what each step freed as
  * the step's resident pages before and after (exact for the range, unlike
  * the mm's RSS counter, which moves with everything else the mm does).
- * Later reads of a zapped page see zeros.
+ * Later reads of a zapped page see zeros.  With @nodes, a step that is
+ * zapped may also free pages on other nodes, which are not counted, and
+ * a step skipped lies inside the extent [@start, @zapped_end) all the
+ * same: the extent is what may have been dropped.
  *
  * Return: the number of pages freed.
  */
 u64 ramm_zap(struct mm_struct *mm, unsigned long start, unsigned long end,
-	     u64 pages, bool nonblock, unsigned long *zapped_end)
+	     u64 pages, bool nonblock, const nodemask_t *nodes,
+	     unsigned long *zapped_end)
 {
 	VMA_ITERATOR(vmi, mm, start);
 	struct vm_area_struct *vma;
@@ -182,14 +212,17 @@ u64 ramm_zap(struct mm_struct *mm, unsigned long start, unsigned long end,
 		while (addr < stop && freed < pages) {
 			unsigned long next = min(pmd_addr_end(addr, stop), stop);
 			struct ramm_usage before, after;
+			u64 had, has;
 
-			ramm_usage(mm, addr, next, &before);
-			if (before.resident &&
-			    !ramm_zap_chunk(vma, addr, next, nonblock))
-				return freed;
-			ramm_usage(mm, addr, next, &after);
-			freed += before.resident -
-				 min(before.resident, after.resident);
+			ramm_usage_on(mm, addr, next, nodes, &before);
+			had = nodes ? before.on_nodes : before.resident;
+			if (had) {
+				if (!ramm_zap_chunk(vma, addr, next, nonblock))
+					return freed;
+				ramm_usage_on(mm, addr, next, nodes, &after);
+				has = nodes ? after.on_nodes : after.resident;
+				freed += had - min(had, has);
+			}
 			*zapped_end = next;
 			addr = next;
 		}
@@ -286,7 +319,7 @@ static bool ramm_pick_next(struct mem_cgroup *memcg,
  * @oom, also when its owner's queue has no room for the record.
  */
 static u64 ramm_purge_pick(struct ramm_pick *pick, u64 pages, u64 detected,
-			   bool oom)
+			   bool oom, const nodemask_t *nodes)
 {
 	struct ramm_participant *p = pick->p;
 	struct mm_struct *mm = p->mm;
@@ -322,7 +355,7 @@ static u64 ramm_purge_pick(struct ramm_pick *pick, u64 pages, u64 detected,
 		if (!oom)
 			goto out;
 	}
-	freed = ramm_zap(mm, vma->vm_start, vma->vm_end, pages, true,
+	freed = ramm_zap(mm, vma->vm_start, vma->vm_end, pages, true, nodes,
 			 &zapped_end);
 	spin_lock(&p->lock);
 	if (slot >= 0)
@@ -347,12 +380,13 @@ unlock:
 }
 
 /*
- * Purge up to @pages of the ranges priced at or above the reserve price
- * (@above) or below it, of participants in @memcg (NULL: all), cheapest
- * first; returns the pages freed.
+ * Purge up to @pages on @nodes (NULL: any node) of the ranges priced at or
+ * above the reserve price (@above) or below it, of participants in @memcg
+ * (NULL: all), cheapest first; returns the pages freed.
  */
 static u64 ramm_purge_cheapest(struct mem_cgroup *memcg, bool above,
-			       u64 pages, u64 detected, bool oom)
+			       u64 pages, u64 detected, bool oom,
+			       const nodemask_t *nodes)
 {
 	struct ramm_pick after = { .key = RAMM_KEY_MIN };	/* the cursor */
 	struct ramm_pick pick;
@@ -360,18 +394,42 @@ static u64 ramm_purge_cheapest(struct mem_cgroup *memcg, bool above,
 
 	while (freed < pages && !fatal_signal_pending(current) &&
 	       ramm_pick_next(memcg, &after, above, &pick)) {
-		freed += ramm_purge_pick(&pick, pages - freed, detected, oom);
+		freed += ramm_purge_pick(&pick, pages - freed, detected, oom,
+					 nodes);
 		after = pick;
 		ramm_pick_release(&pick);
 	}
 	return freed;
 }
 
-unsigned long __ramm_direct_reclaim(gfp_t gfp_mask, int order,
-				    unsigned long nr_to_reclaim,
+/*
+ * The nodes whose memory an allocation with @zonelist, @nodemask and
+ * @gfp_mask may use, in @nodes; NULL when that is every node with memory
+ * (always, on a machine with one): purging anywhere helps it then.
+ */
+static const nodemask_t *ramm_reclaim_nodes(struct zonelist *zonelist,
+					    nodemask_t *nodemask,
+					    gfp_t gfp_mask, nodemask_t *nodes)
+{
+	struct zoneref *z;
+	struct zone *zone;
+
+	if (num_node_state(N_MEMORY) < 2)
+		return NULL;
+	nodes_clear(*nodes);
+	for_each_zone_zonelist_nodemask(zone, z, zonelist, gfp_zone(gfp_mask),
+					nodemask)
+		node_set(zone_to_nid(zone), *nodes);
+	return nodes_subset(node_states[N_MEMORY], *nodes) ? NULL : nodes;
+}
+
+unsigned long __ramm_direct_reclaim(struct zonelist *zonelist,
+				    nodemask_t *nodemask, gfp_t gfp_mask,
+				    int order, unsigned long nr_to_reclaim,
 				    bool last_resort)
 {
 	unsigned long freed;
+	nodemask_t nodes;
 
 	if (!ramm_market_open())
 		return 0;
@@ -381,7 +439,9 @@ unsigned long __ramm_direct_reclaim(gfp_t gfp_mask, int order,
 		return 0;
 
 	freed = ramm_purge_cheapest(NULL, last_resort, nr_to_reclaim,
-				    ktime_get_ns(), false);
+				    ktime_get_ns(), false,
+				    ramm_reclaim_nodes(zonelist, nodemask,
+						       gfp_mask, &nodes));
 	if (freed)
 		/* deliver the purge records */
 		ramm_wake_krammmd(RAMM_WAKE_PRESSURE);
@@ -409,7 +469,7 @@ unsigned long __ramm_memcg_reclaim(struct mem_cgroup *memcg, gfp_t gfp_mask,
 		return 0;
 
 	freed = ramm_purge_cheapest(memcg, last_resort, nr_to_reclaim,
-				    ktime_get_ns(), false);
+				    ktime_get_ns(), false, NULL);
 	if (freed)
 		ramm_wake_krammmd(RAMM_WAKE_CHECK);	/* deliver the records */
 	trace_ramm_direct_reclaim(0, gfp_mask, nr_to_reclaim, freed,
@@ -428,8 +488,10 @@ static unsigned long ramm_purge_all(struct mem_cgroup *memcg)
 
 	if (!ramm_market_open())
 		return 0;
-	freed = ramm_purge_cheapest(memcg, false, U64_MAX, detected, true);
-	freed += ramm_purge_cheapest(memcg, true, U64_MAX, detected, true);
+	freed = ramm_purge_cheapest(memcg, false, U64_MAX, detected, true,
+				    NULL);
+	freed += ramm_purge_cheapest(memcg, true, U64_MAX, detected, true,
+				     NULL);
 	if (freed)
 		ramm_wake_krammmd(RAMM_WAKE_PRESSURE);	/* deliver the records */
 	return freed;

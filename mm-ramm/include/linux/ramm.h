@@ -40,8 +40,9 @@ void __ramm_mm_exit(struct mm_struct *mm);
 void __ramm_wakeup_kswapd(void);
 void __ramm_free_below_target(void);
 extern unsigned long ramm_wake_below;
-unsigned long __ramm_direct_reclaim(gfp_t gfp_mask, int order,
-				    unsigned long nr_to_reclaim,
+unsigned long __ramm_direct_reclaim(struct zonelist *zonelist,
+				    nodemask_t *nodemask, gfp_t gfp_mask,
+				    int order, unsigned long nr_to_reclaim,
 				    bool last_resort);
 unsigned long __ramm_memcg_reclaim(struct mem_cgroup *memcg, gfp_t gfp_mask,
 				   unsigned long nr_to_reclaim,
@@ -140,6 +141,8 @@ static inline void ramm_page_allocated(gfp_t gfp_mask)
 
 /**
  * ramm_direct_reclaim - purge participants' discardable memory now
+ * @zonelist:      the allocation's zonelist
+ * @nodemask:      and its nodemask (NULL: any node)
  * @gfp_mask:      the allocation's flags
  * @order:         its order
  * @nr_to_reclaim: the reclaim target, in pages
@@ -147,18 +150,21 @@ static inline void ramm_page_allocated(gfp_t gfp_mask)
  *
  * Called from try_to_free_pages(): first (@last_resort false) for memory
  * priced below the reserve price, then, if ordinary reclaim fell short,
- * for the rest.  Never waits and never blocks.
+ * for the rest.  Only pages on the nodes the allocation may use count
+ * toward @nr_to_reclaim.  Never waits and never blocks.
  *
  * Return: the number of pages freed.
  */
-static inline unsigned long ramm_direct_reclaim(gfp_t gfp_mask, int order,
+static inline unsigned long ramm_direct_reclaim(struct zonelist *zonelist,
+						nodemask_t *nodemask,
+						gfp_t gfp_mask, int order,
 						unsigned long nr_to_reclaim,
 						bool last_resort)
 {
 	if (!static_branch_unlikely(&ramm_in_use))
 		return 0;
-	return __ramm_direct_reclaim(gfp_mask, order, nr_to_reclaim,
-				     last_resort);
+	return __ramm_direct_reclaim(zonelist, nodemask, gfp_mask, order,
+				     nr_to_reclaim, last_resort);
 }
 
 /**
@@ -274,7 +280,9 @@ static inline void ramm_page_allocated(gfp_t gfp_mask)
 {
 }
 
-static inline unsigned long ramm_direct_reclaim(gfp_t gfp_mask, int order,
+static inline unsigned long ramm_direct_reclaim(struct zonelist *zonelist,
+						nodemask_t *nodemask,
+						gfp_t gfp_mask, int order,
 						unsigned long nr_to_reclaim,
 						bool last_resort)
 {
