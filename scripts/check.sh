@@ -9,7 +9,7 @@
 # (a skipped test is not a pass).
 . "$(dirname "$0")/lib.sh"
 
-RAMM_STEPS=13
+RAMM_STEPS=14
 results=$BUILD/results.txt
 : >"$results"
 # What explains a failure, printed with the summary (not inside a step line).
@@ -139,15 +139,15 @@ guest_results() {
 guest_tests() {
 	local p=$1 arch=$2 mode=$3 console=$4 rc=0 scan
 	local tmo=${5:-${RAMM_TIMEOUT:-900}}
-	scan=$LOGS/scan-console$([[ $arch == x86_64 ]] || echo "-$arch").log
+	scan=$LOGS/scan-console-$mode$([[ $arch == x86_64 ]] || echo "-$arch").log
 	RAMM_ARCH=$arch RAMM_TIMEOUT=$tmo RAMM_CONSOLE=$console \
 		"$S/qemu.sh" "$mode" 2>>"$diag" || rc=$?
 	((rc == 0)) || record FAIL "${p}boot-and-finish(qemu.sh exit $rc)"
 	guest_results "$console" | sed "s/ / $p/" >>"$results"
-	# The kernel's own vm selftests, run at the end of the x86 boot: every
-	# one that passes on stock 6.1 (scripts/regress/vm-baseline.txt) must
-	# pass here.
-	if [[ $arch == x86_64 ]]; then
+	# The kernel's own vm selftests, run at the end of the main x86 boot:
+	# every one that passes on stock 6.1 (scripts/regress/vm-baseline.txt)
+	# must pass here.
+	if [[ $arch == x86_64 && $mode == check ]]; then
 		"$S/regress.sh" check "$console" >>"$results" 2>>"$diag" || true
 	fi
 	if "$S/scan-console.sh" --debug-kernel "$console" >"$scan"; then
@@ -267,6 +267,13 @@ step "kernel build (CONFIG_RAMM=n, no debugging)" noramm_kernel
 must "initramfs: selftests, libramm tests, BusyBox" "$S/initramfs.sh"
 step "boot in QEMU and run the tests in the guest, and the vm selftests" \
 	guest_tests guest: x86_64 check "$BUILD/console.log"
+# The per-node market needs two memory nodes: NUMA emulation splits the
+# guest's RAM in two (CONFIG_NUMA_EMU, scripts/configs/x86_64.config).
+numa_guest() {
+	RAMM_APPEND="numa=fake=2 ${RAMM_APPEND:-}" \
+		guest_tests numa: x86_64 numa "$BUILD/console-numa.log" 600
+}
+step "boot with two NUMA nodes (numa=fake=2): the short node is asked" numa_guest
 if grep -qx 'PASS kernel:builds-with-CONFIG_RAMM=n' "$results"; then
 	step "boot the CONFIG_RAMM=n kernel: probe and syscall say no, PSI fallback sheds" noramm_guest
 fi

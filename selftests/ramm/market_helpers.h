@@ -21,6 +21,8 @@
 #ifndef __RAMM_MARKET_HELPERS_H
 #define __RAMM_MARKET_HELPERS_H
 
+#include <linux/mempolicy.h>
+
 #include "ramm_helpers.h"
 
 #define MK_MIB			(1024ULL * 1024ULL)
@@ -475,7 +477,28 @@ struct mk_part_spec {
 	enum mk_behaviour behaviour;
 	bool by_signal;			/* GET_REQUESTS when signalled, no fd */
 	bool sample;			/* record the residency of range 0 */
+	unsigned int node;		/* 1 + its memory's node; 0: any */
 };
+
+/*
+ * Bind the calling process's future allocations to node @node1 - 1
+ * (MPOL_BIND); nothing for 0.  0, or -1 with errno.
+ */
+static inline int mk_bind_node(unsigned int node1)
+{
+	unsigned long mask[4] = { 0 };
+	unsigned int node;
+
+	if (!node1)
+		return 0;
+	node = node1 - 1;
+	if (node >= 8 * sizeof(mask)) {
+		errno = EINVAL;
+		return -1;
+	}
+	mask[node / (8 * sizeof(mask[0]))] |= 1UL << (node % (8 * sizeof(mask[0])));
+	return syscall(__NR_set_mempolicy, MPOL_BIND, mask, 8 * sizeof(mask));
+}
 
 static volatile sig_atomic_t mk_hits_usr1, mk_hits_usr2, mk_signalled;
 
@@ -832,6 +855,8 @@ static void mk_participant(int ctrl, int rep, const void *arg)
 	st.samples = calloc(MK_MAX_SAMPLES, sizeof(*st.samples));
 	if (!st.recs || !st.samples)
 		_exit(5);
+	if (mk_bind_node(spec->node))
+		mk_part_fail(&st, "set_mempolicy(MPOL_BIND)");
 
 	for (i = 0; i < spec->nr_ranges && !st.rep_msg.err; i++) {
 		st.npages[i] = spec->r[i].len / page_size;
@@ -1225,6 +1250,7 @@ struct mk_hog_spec {
 	__u64 stop_at;		/* ... stop once it reaches this */
 	unsigned int max_ms;	/* give up after this long */
 	bool hold;		/* after reporting, keep it all until 'S' */
+	unsigned int node;	/* 1 + the node it allocates on; 0: any */
 };
 
 struct mk_hog_report {
@@ -1243,6 +1269,8 @@ static void mk_hog(int ctrl, int rep, const void *arg)
 	char *mem, cmd;
 
 	ramm_init_page_size();
+	if (mk_bind_node(h->node))
+		_exit(6);
 	mem = mmap(NULL, h->target, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (mem == MAP_FAILED) {

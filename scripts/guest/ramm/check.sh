@@ -76,6 +76,10 @@ else record FAIL guest:smp; fi
 # RAMM_SUITES (from a mode script such as noramm.sh) narrows the run.
 for prog in ${RAMM_SUITES:-/ramm/kselftest/* /ramm/gtest/*}; do
 	[ -x "$prog" ] || continue
+	case ${RAMM_SUITES:-all}:$prog in
+	# Needs two memory nodes: its own boot, with numa=fake=2 (numa.sh).
+	all:*/numa_test) continue;;
+	esac
 	case $prog in
 	/ramm/kselftest/*) run_suite tap "$prog";;
 	/ramm/gtest/*) run_suite gtest "$prog";;
