@@ -28,7 +28,23 @@
 #define MK_MIB			(1024ULL * 1024ULL)
 #define MK_CHILD_LIFE_MS	300000	/* a child exits after this, whatever */
 
-/* ---- /proc/meminfo --------------------------------------------------- */
+/* ---- /proc/meminfo, /proc/swaps ---------------------------------------- */
+
+/* The first active swap device into @dev; 0, or -1 with none. */
+static inline int mk_swap_first(char *dev, size_t size)
+{
+	char line[256];
+	FILE *f = fopen("/proc/swaps", "r");
+	int ret = -1;
+
+	if (!f)
+		return -1;
+	if (fgets(line, sizeof(line), f) && fgets(line, sizeof(line), f) &&
+	    sscanf(line, "%63s", dev) == 1 && size >= 64)
+		ret = 0;
+	fclose(f);
+	return ret;
+}
 
 /* The /proc/meminfo value for @key in bytes, 0 if it is missing. */
 static inline __u64 mk_meminfo(const char *key)

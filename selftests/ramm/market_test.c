@@ -26,22 +26,6 @@
 #include "bounds_helpers.h"
 #include "market_helpers.h"
 
-/* The first active swap device into @dev; 0, or -1 with none. */
-static int mk_swap_first(char *dev, size_t size)
-{
-	char line[256];
-	FILE *f = fopen("/proc/swaps", "r");
-	int ret = -1;
-
-	if (!f)
-		return -1;
-	if (fgets(line, sizeof(line), f) && fgets(line, sizeof(line), f) &&
-	    sscanf(line, "%63s", dev) == 1 && size >= 64)
-		ret = 0;
-	fclose(f);
-	return ret;
-}
-
 /* A test's own time budget, and the harness timeout around it. */
 #define BUDGET_S	150
 #define TIMEOUT_S	240

@@ -23,22 +23,6 @@ FIXTURE(numa) {
 	__u64 deadline_ms;
 };
 
-/* The first active swap device into @dev; 0, or -1 with none. */
-static int swap_first(char *dev, size_t size)
-{
-	char line[256];
-	FILE *f = fopen("/proc/swaps", "r");
-	int ret = -1;
-
-	if (!f)
-		return -1;
-	if (fgets(line, sizeof(line), f) && fgets(line, sizeof(line), f) &&
-	    size >= 64 && sscanf(line, "%63s", dev) == 1)
-		ret = 0;
-	fclose(f);
-	return ret;
-}
-
 FIXTURE_SETUP(numa)
 {
 	ramm_env_probe(&self->env);
@@ -51,7 +35,7 @@ FIXTURE_SETUP(numa)
 	mk_set_oom_adj(-1000);
 	/* As in market_test: only participants can free anonymous memory. */
 	self->swap_dev[0] = 0;
-	if (!swap_first(self->swap_dev, sizeof(self->swap_dev)) &&
+	if (!mk_swap_first(self->swap_dev, sizeof(self->swap_dev)) &&
 	    swapoff(self->swap_dev))
 		self->swap_dev[0] = 0;
 }
