@@ -1649,68 +1649,6 @@ TEST_F_TIMEOUT(market, memcg_max_purges_only_inside, TIMEOUT_S)
 	ASSERT_INTACT(&outside, 0);
 }
 
-/*
- * At memory.max, the cgroup's OOM killer spares a participant whose
- * offered memory is still resident: before it chooses, RAMM purges all
- * discardable memory of the cgroup's participants (ramm_memcg_oom()), as
- * the OOM notifier does for the machine.  The participant inside never
- * reads its queue of one record, so after its first record neither
- * krammmd nor the cgroup's reclaim can purge it (each purge needs a
- * record slot); only the OOM path purges without one.  Without it the
- * cgroup's OOM killer would take the participant, the largest task in the
- * cgroup, or the hog.
- */
-TEST_F_TIMEOUT(market, memcg_max_oom_purges_the_offerer, TIMEOUT_S)
-{
-	static const char *const out_name[] = { "outside-10" };
-	static const char *const in_name[] = { "inside-500-no-read" };
-	struct mk_part outside, inside;
-	struct mk_hog_report hr;
-	struct mk_child *hog;
-	__u64 oom0, oom1;
-	bool reported;
-	char how[48];
-
-	if (ramm_skip(_metadata, &self->env))
-		return;
-	ASSERT_EQ(0, ramm_sysfs_write("queue_len", "1\n"));
-	memset(&outside, 0, sizeof(outside));
-	outside.spec = (struct mk_part_spec){
-		.tag = 125, .nr_ranges = 1, .r = { { 0, 10, DISCARDABLE } },
-		.reg = true, .signal = 0, .behaviour = MK_ANSWER,
-	};
-	inside = outside;
-	inside.spec.tag = 126;
-	inside.spec.r[0].price = 500;
-	inside.spec.behaviour = MK_NO_READ;
-	oom0 = counter(_metadata, "pages_purged_oom");
-	hog = memcg_scenario(_metadata, self, "memory.max", &outside,
-			     out_name, &inside, in_name, &hr, &reported);
-	oom1 = counter(_metadata, "pages_purged_oom");
-	TH_LOG("pages_purged_oom %llu -> %llu", (unsigned long long)oom0,
-	       (unsigned long long)oom1);
-
-	ASSERT_TRUE(reported && hr.why == MK_HOG_TARGET) {
-		TH_LOG("the hog did not get its memory: %s",
-		       mk_how(hog, how, sizeof(how)));
-	}
-	ASSERT_FALSE(mk_killed(inside.c)) {
-		TH_LOG("the cgroup's OOM killer took the participant");
-	}
-	/*
-	 * Either the OOM path purged, or nothing offered was left resident
-	 * for it (krammmd's one purge took the whole range).
-	 */
-	ASSERT_TRUE(oom0 < oom1 || !inside.rep.rr[0].intact) {
-		TH_LOG("%llu offered pages resident, none purged at the OOM door",
-		       (unsigned long long)inside.rep.rr[0].intact);
-	}
-	ASSERT_EQ(0, outside.rep.nrec) {
-		TH_LOG("the participant outside the cgroup got records");
-	}
-	ASSERT_INTACT(&outside, 0);
-}
-
 TEST_HARNESS_MAIN
 #undef main
 
