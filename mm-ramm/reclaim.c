@@ -54,11 +54,13 @@
 #include "ramm.h"
 #include <trace/events/ramm.h>
 
+/* @pages resident from @pfn on; their node is looked up only if asked. */
 static void ramm_count_resident(struct ramm_usage *usage, unsigned long pfn,
 				unsigned long pages)
 {
 	usage->resident += pages;
-	if (usage->nodes && node_isset(pfn_to_nid(pfn), *usage->nodes))
+	if (usage->nodes && pfn_valid(pfn) &&
+	    node_isset(pfn_to_nid(pfn), *usage->nodes))
 		usage->on_nodes += pages;
 }
 
