@@ -284,7 +284,7 @@ static bool fz_allowed(enum fz_call c, int e)
 		if (fz_required[c][i] == e)
 			return true;
 	for (i = 0; i < ARRAY_SIZE(fz_also_allowed[c]) &&
-		    fz_also_allowed[c][i]; i++)
+	     fz_also_allowed[c][i]; i++)
 		if (fz_also_allowed[c][i] == e)
 			return true;
 	return false;
@@ -836,9 +836,9 @@ static int fz_kmemleak_ramm(char *first, size_t size)
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, "unreferenced object", 19))
+		if (!strncmp(line, "unreferenced object", 19)) {
 			snprintf(obj, sizeof(obj), "%s", line);
-		else if (strstr(line, "ramm") && obj[0]) {
+		} else if (strstr(line, "ramm") && obj[0]) {
 			if (!leaks++)
 				snprintf(first, size, "%s  %s", obj, line);
 			obj[0] = 0;
@@ -959,7 +959,7 @@ TEST_F_TIMEOUT(fuzz, calls, 7200)
 		TH_LOG("%-22s %8llu ok, errors:%s", fz_name[c],
 		       (unsigned long long)s->ok[c], list);
 		for (i = 0; i < (int)ARRAY_SIZE(fz_required[c]) &&
-			    fz_required[c][i]; i++) {
+		     fz_required[c][i]; i++) {
 			if (fz_seen(s, c, fz_required[c][i]))
 				continue;
 			TH_LOG("%s never failed with %s", fz_name[c],

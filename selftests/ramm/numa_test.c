@@ -73,12 +73,12 @@ static __u64 node_meminfo(int node, const char *key)
 	return bytes;
 }
 
-/* How many nodes have memory ("0-1" counts 2). */
+/* How many nodes have memory (a node list: "0-1" counts 2, "0,2" too). */
 static int memory_nodes(void)
 {
-	char buf[64] = "";
-	int a, b, n = 0;
-	char *p = buf;
+	char buf[64] = "", *p = buf, *end;
+	long a, b;
+	int n = 0;
 	FILE *f = fopen("/sys/devices/system/node/has_memory", "r");
 
 	if (!f)
@@ -86,14 +86,15 @@ static int memory_nodes(void)
 	if (!fgets(buf, sizeof(buf), f))
 		buf[0] = 0;
 	fclose(f);
-	while (*p) {
-		if (sscanf(p, "%d-%d", &a, &b) == 2)
-			n += b - a + 1;
-		else if (sscanf(p, "%d", &a) == 1)
-			n++;
-		p += strcspn(p, ",");
-		if (*p == ',')
-			p++;
+	for (;;) {
+		a = strtol(p, &end, 10);
+		if (end == p)
+			break;
+		b = *end == '-' ? strtol(end + 1, &end, 10) : a;
+		n += b - a + 1;
+		if (*end != ',')
+			break;
+		p = end + 1;
 	}
 	return n ? n : 1;
 }
