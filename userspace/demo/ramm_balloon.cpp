@@ -317,6 +317,73 @@ std::map<std::string, std::int64_t> ramm_counters()
 	return c;
 }
 
+// The direct-reclaim hook's passes during inflation, from the ramm_direct_reclaim
+// tracepoint when tracefs is mounted (the debug kernel has event tracing).
+// The hook returns before purging for __GFP_NORETRY allocations such as
+// the balloon's; the trace tells which allocations the pages that
+// pages_purged_direct counts were purged for.
+struct HookTrace {
+	bool traced = false;
+	std::uint64_t passes = 0, purged_noretry = 0, purged_other = 0;
+	std::string purgers;	// "comm order gfp pages" of the passes that purged
+};
+
+const std::string tracing = "/sys/kernel/tracing";
+
+bool write_file(const std::string& path, const char* text)
+{
+	std::ofstream f(path, std::ios::trunc);
+	return f && (f << text) && f.flush();
+}
+
+bool trace_hook(bool on)
+{
+	const std::string enable = tracing + "/events/ramm/ramm_direct_reclaim/enable";
+	if (::access(enable.c_str(), W_OK) != 0)
+		return false;	// no tracefs, or no RAMM
+	if (on && !write_file(tracing + "/trace", ""))
+		return false;
+	return write_file(enable, on ? "1" : "0");
+}
+
+HookTrace read_hook_trace()
+{
+	HookTrace t;
+	std::ifstream in(tracing + "/trace");
+	if (!in)
+		return t;
+	t.traced = true;
+	std::string line;
+	while (std::getline(in, line)) {
+		const auto at = line.find("ramm_direct_reclaim: ");
+		if (line.starts_with("#") || at == std::string::npos)
+			continue;
+		t.passes++;
+		auto field = [&](std::string_view key) {
+			const auto p = line.find(key, at);
+			if (p == std::string::npos)
+				return std::string();
+			const auto end = line.find(' ', p);
+			return line.substr(p + key.size(), end == std::string::npos ? end : end - p - key.size());
+		};
+		const std::uint64_t purged = std::strtoull(field("nr_purged=").c_str(), nullptr, 10);
+		const std::string gfp = field("gfp_flags=");
+		if (gfp.find("__GFP_NORETRY") != std::string::npos)
+			t.purged_noretry += purged;
+		else
+			t.purged_other += purged;
+		if (purged && t.purgers.size() < 300) {
+			// "<comm>-<pid> [cpu] ...": comm may hold '-' itself.
+			std::string task = line.substr(0, line.find(" ["));
+			task.erase(0, task.find_first_not_of(' '));
+			const std::string comm = task.substr(0, task.rfind('-'));
+			t.purgers += fmt::format("{}{} order {} {} {} pages", t.purgers.empty() ? "" : "; ",
+						 comm, field("order="), gfp, purged);
+		}
+	}
+	return t;
+}
+
 struct Child {
 	std::string role;
 	pid_t pid = -1;
@@ -542,6 +609,7 @@ int Driver::run()
 	// --- the balloon ---
 	const std::uint64_t total0 = meminfo_bytes("MemTotal");
 	const std::uint64_t available0 = meminfo_bytes("MemAvailable");
+	const bool tracing_hook = trace_hook(true);
 	const auto counters0 = ramm_counters();
 	fmt::print("RAMM-BALLOON-READY memtotal={} available={} free={}\n", total0, available0,
 		   meminfo_bytes("MemFree"));
@@ -582,6 +650,9 @@ int Driver::run()
 	}
 	flush_asks();
 	const auto counters1 = ramm_counters();
+	if (tracing_hook)
+		trace_hook(false);
+	const HookTrace hook = tracing_hook ? read_hook_trace() : HookTrace{};
 	const double inflate_s = reached_ns ? double(reached_ns - first_ns) / 1e9 : -1;
 	if (reached_ns)
 		print(reached_ns, "balloon", fmt::format("reached {:.0f} MiB after {:.2f} s",
@@ -671,9 +742,12 @@ int Driver::run()
 			const std::uint64_t len = tier == "cold" ? cold_len(o_.cache) : warm_len(o_.cache);
 			const std::uint64_t given = res(c, tier + "_given");
 			const std::uint64_t kept_intact = res(c, tier + "_kept_intact");
+			const std::uint64_t purged = res(c, tier + "_purged");
 			const std::uint64_t lost = killed(c) ? len : len - kept_intact;
+			// Pages it kept that read back wrong, less those the
+			// kernel said it purged (a purge record, never silent).
 			if (!killed(c))
-				corrupted += len - given - kept_intact;
+				corrupted += len - given - kept_intact - std::min(purged, len - given - kept_intact);
 			tiers.push_back({c.role + ":" + tier,
 					 tier == "cold" ? cold_price(i) : warm_price(i), len, lost});
 			cache_lost += lost;
@@ -713,6 +787,11 @@ int Driver::run()
 		   next_ok ? "allocated" : "not allocated");
 	if (!counters1.empty())
 		fmt::print("counters during inflation: {}\n", deltas);
+	if (hook.traced)
+		fmt::print("direct-reclaim hook during inflation: {} passes, {} pages purged for "
+			   "__GFP_NORETRY allocations, {} for others{}{}\n",
+			   hook.passes, hook.purged_noretry, hook.purged_other,
+			   hook.purgers.empty() ? "" : ": ", hook.purgers);
 	if (!o_.json.empty()) {
 		std::FILE* f = std::fopen(o_.json.c_str(), "w");
 		if (f == nullptr) {
@@ -728,11 +807,13 @@ int Driver::run()
 			   "\"preserved_lost_bytes\":{},"
 			   "\"cache_lost_bytes\":{},\"cache_corrupted_bytes\":{},\"accuracy\":{:.4f},"
 			   "\"next_allocated\":{},\"ask_order\":\"{}\",\"tiers\":[{}],"
-			   "\"counters\":{{{}}}}}\n",
+			   "\"hook_traced\":{},\"hook_passes\":{},\"hook_purged_noretry\":{},"
+			   "\"hook_purged_other\":{},\"hook_purgers\":\"{}\",\"counters\":{{{}}}}}\n",
 			   variant, o_.caches, o_.cache, o_.keeper, o_.balloon, o_.then, available0,
 			   taken, reached_ns != 0, inflate_s, timed_out, oom_kills, killed_names,
 			   nkilled, killed_bytes, preserved_lost, cache_lost, corrupted, accuracy, next_ok, order,
-			   tier_json, deltas);
+			   tier_json, hook.traced, hook.passes, hook.purged_noretry, hook.purged_other,
+			   hook.purgers, deltas);
 		std::fclose(f);
 	}
 	return 0;
