@@ -5,6 +5,8 @@
 # then measures
 #   1. the outcome scenario on stock (no cooperation, PSI-triggered freeing,
 #      an MADV_FREE cache) and on RAMM, RAMM_BENCH_REPEATS times each
+#   1b. the host taking memory back with a virtio balloon (scripts/balloon.py
+#      beside ramm-balloon in the guest), stock and RAMM, once each
 #   2. notification latency, RAMM's fd against a PSI trigger, same boot
 #   3. mmap/munmap, page fault and fork on both kernels under -icount, and
 #      the hook sites in the RAMM vmlinux
@@ -15,6 +17,9 @@
 # RAMM_BENCH_SMOKE=1 (make check): the same harness with tiny sizes, in
 # seconds, written to build/out/bench-smoke/ instead; its numbers mean
 # nothing and are not kept.
+#
+# RAMM_BENCH_ONLY=balloon: only 1b (and the builds), reported to
+# build/out/bench-balloon/ so that bench/results.md keeps a whole run.
 . "$(dirname "$0")/lib.sh"
 
 S=$RAMM_TOP/scripts
@@ -23,6 +28,10 @@ if ((smoke)); then
 	repeats=1 rounds=2 micro_scale=1 alloc_ops=200000
 	mem=256M scenario_args=${RAMM_BENCH_ARGS:-"--cache 32M --keeper 96M --plain 8M"}
 	scale_cases=("1000 10" "1000 10 10000")
+	# About 106 MiB are available once the caches and keeper hold their
+	# data: the caches must give about 30 MiB of their 64.
+	balloon_mem=256M balloon_take=128M
+	balloon_args="--caches 2 --cache 32M --keeper 8M --then 8M"
 	results=$BUILD/out/bench-smoke
 else
 	repeats=${RAMM_BENCH_REPEATS:-5} rounds=20 micro_scale=4 alloc_ops=4000000
@@ -30,18 +39,40 @@ else
 	# "ranges processes [unpriced VMAs]"
 	scale_cases=("1000 10" "10000 10" "100000 10" "1000 100" "10000 100" "100000 100"
 		"1000 10 100000")
+	# ramm-balloon's defaults are issue 8's sizes: 2 caches of 125 MiB,
+	# 60 MiB preserved, then a 32 MiB allocation; the host takes 200 MiB.
+	balloon_mem=512M balloon_take=200M balloon_args=
 	results=$RAMM_TOP/bench
 fi
+only=${RAMM_BENCH_ONLY:-}
+case $only in
+"") ;;
+balloon) ((!smoke)) || die "RAMM_BENCH_ONLY and RAMM_BENCH_SMOKE do not go together"
+	results=$BUILD/out/bench-balloon;;
+*) die "RAMM_BENCH_ONLY=$only: only 'balloon' can run alone";;
+esac
 raw=$BUILD/out/bench-raw
 rm -rf "$raw"
 mkdir -p "$raw" "$results"
 
-RAMM_STEPS=13
+if [[ -z $only ]]; then RAMM_STEPS=15; else RAMM_STEPS=8; fi
 step "dependencies (Debian packages)" "$S/deps.sh"
 step "kernel source: extract 6.1, apply patches/series" "$S/source.sh"
 step "kernel build (x86_64, RAMM, no debugging)" "$S/kernel.sh" release
 step "kernel build (stock 6.1: same config, without the series)" "$S/kernel.sh" stock
 step "initramfs: bench programs, BusyBox" "$S/initramfs.sh"
+
+balloon() {	# balloon KERNEL VARIANT: one boot, the host takes $balloon_take
+	RAMM_MEM=$balloon_mem balloon_boot "$1" "bench-balloon-$2" "$2" "$balloon_take" \
+		"$balloon_args" >/dev/null || return 1
+	cp "$BUILD/out/bench-balloon-$2.jsonl" "$raw/balloon-$2.jsonl"
+}
+balloon_steps() {
+	step "1b. the host takes $balloon_take back (virtio balloon) on stock 6.1" \
+		balloon stock stock
+	step "1b. the host takes $balloon_take back (virtio balloon) on RAMM" \
+		balloon release ramm
+}
 
 # guest KERNEL NAME CMD...: run-in-guest.sh, keeping the results.
 guest() {
@@ -59,6 +90,28 @@ scenarios() {	# scenarios VARIANT...: each variant $repeats times
 	done
 }
 
+machine="$(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)), \
+$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), host kernel $(uname -r); \
+guests under QEMU TCG"
+command="make bench"
+if [[ $only == balloon ]]; then
+	command="RAMM_BENCH_ONLY=balloon scripts/bench.sh"
+elif ((smoke)); then
+	machine+=" (smoke run)"
+	command="RAMM_BENCH_SMOKE=1 scripts/bench.sh"
+fi
+report() {
+	python3 "$S/bench/report.py" bench "$raw" "$results" --machine "$machine" \
+		--command "$command" >"$LOGS/bench-report.log"
+}
+if [[ $only == balloon ]]; then
+	balloon_steps
+	step "report: $results/results.md" report
+	echo
+	cat "$results/results.md"
+	exit 0
+fi
+
 mapfile -t stock_runs < <(scenarios stock psi madvfree)
 mapfile -t ramm_runs < <(scenarios ramm)
 RAMM_MEM=$mem step "1. outcome on stock 6.1 (3 variants x $repeats)" \
@@ -66,6 +119,7 @@ RAMM_MEM=$mem step "1. outcome on stock 6.1 (3 variants x $repeats)" \
 RAMM_MEM=$mem step "1+2. outcome on RAMM (x $repeats), notification latency" \
 	guest release outcome-ramm "${ramm_runs[@]}" \
 	"ramm-latency --rounds $rounds --json /tmp/out/latency.json"
+balloon_steps
 
 micro="ramm-micro --scale $micro_scale --json /tmp/out/micro.json"
 # Each kernel runs the set twice: the second run of a boot differs from the
@@ -109,18 +163,6 @@ alloc() {
 }
 step "5. allocator: libramm against glibc malloc (host)" alloc
 
-machine="$(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)), \
-$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), host kernel $(uname -r); \
-guests under QEMU TCG"
-command="make bench"
-if ((smoke)); then
-	machine+=" (smoke run)"
-	command="RAMM_BENCH_SMOKE=1 scripts/bench.sh"
-fi
-report() {
-	python3 "$S/bench/report.py" bench "$raw" "$results" --machine "$machine" \
-		--command "$command" >"$LOGS/bench-report.log"
-}
 step "report: $results/results.md" report
 if ((!smoke)); then
 	echo

@@ -129,3 +129,27 @@ config_missing() {
 		esac
 	done < <(cat "$@")
 }
+
+# balloon_boot KERNEL NAME VARIANT TAKE [ARGS]: boot build/kernel-KERNEL
+# (RAMM_MEM, default 512M) with a virtio balloon and run ramm-balloon
+# --variant VARIANT in it (ARGS: its size options) while scripts/balloon.py
+# takes TAKE back through QMP (make demo, make bench).  Leaves
+# build/out/NAME.console and build/out/NAME.jsonl (the guest's outcome, then
+# the host's, labelled VARIANT); the host's one-line summary goes to stdout.
+balloon_boot() {
+	local kernel=$1 name=$2 variant=$3 take=$4 args=${5:-} out=$BUILD/out
+	local log=$LOGS/$name.log
+	mkdir -p "$out"
+	if ! RAMM_MEM=${RAMM_MEM:-512M} python3 "$RAMM_TOP/scripts/balloon.py" \
+		--console "$out/$name.console" --qmp "$out/$name.qmp" --take "$take" \
+		--label "$variant" --json "$out/$name-host.json" -- \
+		"$RAMM_TOP/scripts/run-in-guest.sh" "$kernel" "$name" \
+		"ramm-balloon --variant $variant --balloon $take $args --json /tmp/out/balloon.json" \
+		>"$log" 2>&1; then
+		echo "error: the balloon run $name failed; the end of $log:" >&2
+		tail -n 30 "$log" >&2
+		return 1
+	fi
+	cat "$out/$name-host.json" >>"$out/$name.jsonl"
+	grep '^balloon ' "$log" || true
+}

@@ -11,6 +11,12 @@
 #
 # RAMM_QEMU_ARGS adds QEMU options (run-in-guest.sh's -icount).
 #
+# RAMM_QMP=PATH adds a virtio balloon (virtio-balloon-pci) and a QMP
+# socket at PATH, for a host script to take memory back from the running
+# guest (scripts/balloon.py).  Opt-in: every other boot keeps the machine
+# it had.  The human monitor stays off (-monitor none); QMP is the
+# machine-readable one.
+#
 # RAMM_ARCH=arm64: qemu-system-aarch64 -M virt -cpu cortex-a57 boots
 # build/Image-arm64 with build/initramfs-arm64.cpio.gz, console on ttyAMA0
 # into build/console-arm64.log; always TCG (the build machine is x86_64).
@@ -45,6 +51,16 @@ esac
 append="$append panic=-1 ramm_run=$mode ${RAMM_APPEND:-}"
 [[ -f $kernel ]] || die "$kernel missing: run make kernel (arm64: scripts/kernel.sh arm64)"
 [[ -f $initrd ]] || die "$initrd missing: run make initramfs (arm64: RAMM_ARCH=arm64 scripts/initramfs.sh)"
+
+# Not part of qemu_cmd: the KVM probe boot below must not take the socket.
+balloon=()
+if [[ -n ${RAMM_QMP:-} ]]; then
+	[[ -d $(dirname "$RAMM_QMP") ]] ||
+		die "RAMM_QMP=$RAMM_QMP: the directory for the QMP socket does not exist"
+	# A socket left by an earlier run would make QEMU fail to bind.
+	rm -f "$RAMM_QMP"
+	balloon=(-qmp "unix:$RAMM_QMP,server=on,wait=off" -device virtio-balloon-pci)
+fi
 
 qemu_cmd() {	# qemu_cmd ACCEL-ARGS...
 	echo "${qemu[@]}" "$@" -m "$mem" -smp "cpus=$smp,sockets=$smp" -display none \
@@ -87,14 +103,14 @@ if kvm_works; then accel=(-enable-kvm -cpu host); else accel=(-accel tcg,thread=
 # (Ctrl-A X quits QEMU).
 if [[ $mode == shell ]]; then
 	exec $(qemu_cmd "${accel[@]}" | sed 's/-monitor none -serial stdio/-serial mon:stdio/') \
-		-append "$append"
+		"${balloon[@]}" -append "$append"
 fi
 sfx=
 [[ $RAMM_ARCH == x86_64 ]] || sfx=-$RAMM_ARCH
-echo "$(qemu_cmd "${accel[@]}") -append \"$append\"" >"$LOGS/qemu$sfx-$mode.cmd"
+echo "$(qemu_cmd "${accel[@]}") ${balloon[*]} -append \"$append\"" >"$LOGS/qemu$sfx-$mode.cmd"
 
 set +e
-timeout -k 10 "$tmo" $(qemu_cmd "${accel[@]}") -append "$append" \
+timeout -k 10 "$tmo" $(qemu_cmd "${accel[@]}") "${balloon[@]}" -append "$append" \
 	</dev/null 2>&1 | stdbuf -oL tr -d '\r' | tee "$console" |
 	if [[ ${RAMM_LIVE:-0} == 1 ]]; then cat; else cat >/dev/null; fi
 rc=${PIPESTATUS[0]}

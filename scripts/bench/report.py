@@ -4,12 +4,15 @@
 
   report.py demo RAMM.jsonl STOCK.jsonl
       the demo's side-by-side outcome, on stdout
+  report.py balloon RAMM.jsonl STOCK.jsonl
+      the same for the balloon act: "the host wants memory back"
   report.py bench IN_DIR OUT_DIR [--machine TEXT] [--command TEXT]
       every IN_DIR/*.jsonl and IN_DIR/*.txt into OUT_DIR/results.md,
       OUT_DIR/results.json and OUT_DIR/*.png (gnuplot)
 
-Each JSON line has a "kind": scenario, latency, micro, scale or alloc (see
-the programs in userspace/demo and userspace/bench).  Nothing here judges a
+Each JSON line has a "kind": scenario, balloon, latency, micro, scale or
+alloc (see the programs in userspace/demo and userspace/bench), or
+balloon-host (scripts/balloon.py: what QEMU's query-balloon saw).  Nothing here judges a
 number: the tables say what was measured, including where RAMM loses.
 """
 
@@ -164,6 +167,101 @@ def demo(ramm_path, stock_path):
     print("verdict: " + ", ".join(verdict) + ".")
 
 
+# --- the balloon: the host wants memory back ------------------------------------
+
+def balloon_runs(records):
+    """{variant: (guest record, host record)} from one or more boots; the
+    host's record is labelled with the variant (scripts/bench.sh, demo.sh)."""
+    guest = {r["variant"]: r for r in records if r.get("kind") == "balloon"}
+    host = {r["label"]: r for r in records if r.get("kind") == "balloon-host"}
+    return {v: (guest[v], host.get(v)) for v in ("stock", "ramm") if v in guest}
+
+
+def balloon_rows(runs):
+    """(label, {variant: cell}) rows: what the host got, and at what cost."""
+    def cells(fn):
+        return {v: fn(g, h) for v, (g, h) in runs.items()}
+
+    def got(g, h):
+        return f"{g['taken_bytes'] / MIB:.0f} of {g['balloon_bytes'] / MIB:.0f} MiB"
+
+    def reached(g, h):
+        if not h:
+            return fmt(g["inflate_seconds"] if g["reached"] else None, ".2f", " s", "no")
+        if not h["reached"]:
+            return f"no: {h['taken_bytes'] / MIB:.0f} MiB at the end"
+        text = "yes, " + fmt(h["seconds_to_target"], ".2f", " s") + " after the command"
+        # Reached only after the guest gave up waiting: the memory came
+        # from somewhere else than the applications giving it.
+        settled = h.get("seconds_to_settled")
+        if settled is not None and h["seconds_to_target"] > settled:
+            text += (", once the OOM killer freed memory" if g["oom_kills"]
+                     else ", after the guest stopped waiting")
+        return text
+
+    def lost(g, h):
+        text = f"{g['preserved_lost_bytes'] / MIB:.0f} MiB preserved"
+        if g["processes_killed"]:
+            text += (f" + {g['processes_killed']} process(es) killed ({g['killed']}, "
+                     f"{g.get('killed_bytes', 0) / MIB:.0f} MiB)")
+        return text
+
+    def counters(g, h):
+        c = g.get("counters") or {}
+        if not c:
+            return "–"
+        return (f"{c.get('wakes', 0) + c.get('wakes_ahead', 0)} wakes, {c.get('requests', 0)} "
+                f"asks, {c.get('pages_released', 0) * 4096 / MIB:.0f} MiB released, "
+                f"purged {c.get('pages_purged_direct', 0)} pages in direct reclaim")
+
+    return [
+        ("the balloon had when it stopped growing (guest)", cells(got)),
+        ("target reached (host's query-balloon), time to it", cells(reached)),
+        ("OOM kills", cells(lambda g, h: str(g["oom_kills"]))),
+        ("bytes lost", cells(lost)),
+        ("the guest's next allocation", cells(
+            lambda g, h: f"{g['then_bytes'] / MIB:.0f} MiB " +
+            ("allocated" if g["next_allocated"] else "not allocated"))),
+        ("cheap cache given up (cheapest-first accuracy)", cells(
+            lambda g, h: f"{g['cache_lost_bytes'] / MIB:.0f} MiB ({g['accuracy']:.3f})")),
+        ("RAMM during inflation", cells(counters)),
+    ]
+
+
+def balloon_sizes(g):
+    return (f"{g['caches']} caches of {g['cache_bytes'] / MIB:.0f} MiB (3/4 cold at price "
+            f"10, 20, ..., 1/4 warm at 1000, 2000, ..., discardable), "
+            f"{g['keeper_bytes'] / MIB:.0f} MiB of preserved data (price 1000000); "
+            f"the host asks for {g['balloon_bytes'] / MIB:.0f} MiB, "
+            f"{g['available_at_ready'] / MIB:.0f} MiB being available in the guest")
+
+
+def balloon(ramm_path, stock_path):
+    runs = balloon_runs(load([stock_path, ramm_path]))
+    for v, path in (("stock", stock_path), ("ramm", ramm_path)):
+        if v not in runs:
+            sys.exit(f"report.py: {path} holds no balloon result: did the guest run it?")
+    rows = balloon_rows(runs)
+    width = max(len(label) for label, _ in rows)
+    col = max(28, *(len(c["stock"]) for _, c in rows))
+    print(f"{'':{width}}  {'stock 6.1':<{col}}  RAMM")
+    for label, cells in rows:
+        print(f"{label:<{width}}  {cells['stock']:<{col}}  {cells['ramm']}")
+    (sg, sh), (rg, rh) = runs["stock"], runs["ramm"]
+    s_taken, r_taken = sg["taken_bytes"], rg["taken_bytes"]
+    verdict = []
+    if r_taken > s_taken:
+        verdict.append(f"the host got {(r_taken - s_taken) / MIB:.0f} MiB more back from RAMM")
+    if rg["oom_kills"] < sg["oom_kills"]:
+        verdict.append(f"RAMM avoided {sg['oom_kills'] - rg['oom_kills']} OOM kill(s)")
+    if rg["preserved_lost_bytes"] < sg["preserved_lost_bytes"]:
+        verdict.append(f"kept {(sg['preserved_lost_bytes'] - rg['preserved_lost_bytes']) / MIB:.0f}"
+                       " MiB of preserved data the stock kernel lost")
+    if not verdict:
+        verdict.append("no difference in outcome at these sizes")
+    print("verdict: " + ", ".join(verdict) + ".")
+
+
 # --- make bench ---------------------------------------------------------------
 
 def gnuplot(script, out_dir):
@@ -228,6 +326,25 @@ def bench(in_dir, out_dir, machine, command):
             p = os.path.join(out_dir, f"free-{v}.dat")
             if os.path.exists(p):
                 os.remove(p)
+
+    # 1b. the balloon
+    runs = balloon_runs(records)
+    if runs:
+        result["balloon"] = {v: {"guest": g, "host": h} for v, (g, h) in runs.items()}
+        g0, h0 = next(iter(runs.values()))
+        ram = f"{h0['ram_bytes'] / MIB:.0f} MiB" if h0 else "A"
+        md += ["## 1b. The host wants memory back: a virtio balloon", "",
+               f"A {ram} guest (no swap) with " + balloon_sizes(g0) + ".  The host "
+               "inflates QEMU's virtio balloon (`scripts/balloon.py`, QMP `balloon`, then "
+               "`query-balloon` every 50 ms); once it stopped growing for 5 s the guest "
+               "allocates once more (`userspace/demo/ramm_balloon.cpp`).  One run each.", "",
+               markdown_table([""] + [{"stock": "stock 6.1", "ramm": "RAMM"}[v] for v in runs],
+                              [[label] + [cells[v] for v in runs]
+                               for label, cells in balloon_rows(runs)]),
+               "", "The balloon driver allocates with `__GFP_NORETRY` and never OOM-kills; "
+               "on stock 6.1 it logs \"Out of puff!\" and retries every 200 ms.  Bytes "
+               "lost: preserved data that did not read back, and processes killed (each "
+               "lost all it held).", ""]
 
     # 2. latency
     lat = [r for r in records if r.get("kind") == "latency"]
@@ -378,6 +495,8 @@ def bench(in_dir, out_dir, machine, command):
 def main(argv):
     if len(argv) == 4 and argv[1] == "demo":
         demo(argv[2], argv[3])
+    elif len(argv) == 4 and argv[1] == "balloon":
+        balloon(argv[2], argv[3])
     elif len(argv) >= 4 and argv[1] == "bench":
         opts = dict(zip(argv[4::2], argv[5::2]))
         bench(argv[2], argv[3], opts.get("--machine", "an unnamed machine"),

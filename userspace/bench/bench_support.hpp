@@ -53,6 +53,59 @@ inline void fill_noise(std::byte* p, std::size_t len, std::uint64_t seed)
 	}
 }
 
+// --- data a process can check ----------------------------------------------
+//
+// Every page starts with a word only its owner's page would hold and is
+// filled with xorshift noise, so a dropped page (zero-filled when touched
+// again) is told apart from a kept one, and nothing compresses.
+
+constexpr std::size_t data_page_size = 4096;
+
+inline std::uint64_t page_tag(std::uint64_t seed, std::size_t page)
+{
+	return (seed * 0x9e3779b97f4a7c15ull) ^ (page * 0xbf58476d1ce4e5b9ull) ^ 1;
+}
+
+inline void fill(std::byte* data, std::size_t len, std::uint64_t seed)
+{
+	fill_noise(data, len, seed);
+	for (std::size_t page = 0; page < len / data_page_size; page++)
+		*reinterpret_cast<std::uint64_t*>(data + page * data_page_size) = page_tag(seed, page);
+}
+
+// Pages still holding what fill() put there, judged by their first word.
+inline std::size_t intact_pages(const std::byte* data, std::size_t len, std::uint64_t seed)
+{
+	std::size_t intact = 0;
+	for (std::size_t page = 0; page < len / data_page_size; page++) {
+		const auto* word = reinterpret_cast<const std::uint64_t*>(data + page * data_page_size);
+		intact += *word == page_tag(seed, page);
+	}
+	return intact;
+}
+
+// Pages whose every byte is still what fill() put there: the whole
+// content compared, for data that must come through untouched.
+inline std::size_t identical_pages(const std::byte* data, std::size_t len, std::uint64_t seed)
+{
+	constexpr std::size_t words_per_page = data_page_size / 8;
+	const auto* w = reinterpret_cast<const std::uint64_t*>(data);
+	std::uint64_t x = seed | 1;
+	std::size_t identical = 0;
+	for (std::size_t page = 0; page < len / data_page_size; page++) {
+		bool same = true;
+		for (std::size_t i = 0; i < words_per_page; i++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			const std::uint64_t want = i == 0 ? page_tag(seed, page) : x;
+			same &= w[page * words_per_page + i] == want;
+		}
+		identical += same;
+	}
+	return identical;
+}
+
 }  // namespace ramm::bench
 
 #endif

@@ -114,35 +114,6 @@ void result(std::string_view key, std::uint64_t value)
 	send_line(fmt::format("R {} {} {}", g_role, key, value));
 }
 
-// --- data a process can check ----------------------------------------------
-//
-// Every page starts with a word only its owner's page would hold and is
-// filled with xorshift noise, so a dropped page (zero-filled when touched
-// again) is told apart from a kept one, and nothing compresses.
-
-std::uint64_t page_tag(std::uint64_t seed, std::size_t page)
-{
-	return (seed * 0x9e3779b97f4a7c15ull) ^ (page * 0xbf58476d1ce4e5b9ull) ^ 1;
-}
-
-void fill(std::byte* data, std::size_t len, std::uint64_t seed)
-{
-	fill_noise(data, len, seed);
-	for (std::size_t page = 0; page < len / page_size; page++)
-		*reinterpret_cast<std::uint64_t*>(data + page * page_size) = page_tag(seed, page);
-}
-
-// Pages still holding what fill() put there.
-std::size_t intact_pages(const std::byte* data, std::size_t len, std::uint64_t seed)
-{
-	std::size_t intact = 0;
-	for (std::size_t page = 0; page < len / page_size; page++) {
-		const auto* word = reinterpret_cast<const std::uint64_t*>(data + page * page_size);
-		intact += *word == page_tag(seed, page);
-	}
-	return intact;
-}
-
 std::byte* map_plain(std::size_t len)
 {
 	void* p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE,
