@@ -437,8 +437,12 @@ unsigned long __ramm_direct_reclaim(struct zonelist *zonelist,
 		return 0;
 	ramm_wake_krammmd(last_resort ? RAMM_WAKE_ESCALATE :
 					 RAMM_WAKE_PRESSURE);
-	if (gfp_mask & __GFP_NORETRY || order > PAGE_ALLOC_COSTLY_ORDER)
+	if (gfp_mask & __GFP_NORETRY || order > PAGE_ALLOC_COSTLY_ORDER) {
+		/* Asked for, not purged: the trace shows it as such. */
+		trace_ramm_direct_reclaim(order, gfp_mask, nr_to_reclaim, 0,
+					  last_resort);
 		return 0;
+	}
 
 	freed = ramm_purge_cheapest(NULL, last_resort, nr_to_reclaim,
 				    ktime_get_ns(), false,
