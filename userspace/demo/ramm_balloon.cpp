@@ -324,7 +324,7 @@ std::map<std::string, std::int64_t> ramm_counters()
 // pages_purged_direct counts were purged for.
 struct HookTrace {
 	bool traced = false;
-	std::uint64_t passes = 0, purged_noretry = 0, purged_other = 0;
+	std::uint64_t passes = 0, passes_noretry = 0, purged_noretry = 0, purged_other = 0;
 	std::string purgers;	// "comm order gfp pages" of the passes that purged
 };
 
@@ -368,9 +368,10 @@ HookTrace read_hook_trace()
 		};
 		const std::uint64_t purged = std::strtoull(field("nr_purged=").c_str(), nullptr, 10);
 		const std::string gfp = field("gfp_flags=");
-		if (gfp.find("__GFP_NORETRY") != std::string::npos)
+		if (gfp.find("__GFP_NORETRY") != std::string::npos) {
+			t.passes_noretry++;
 			t.purged_noretry += purged;
-		else
+		} else
 			t.purged_other += purged;
 		if (purged && t.purgers.size() < 300) {
 			// "<comm>-<pid> [cpu] ...": comm may hold '-' itself.
@@ -788,9 +789,9 @@ int Driver::run()
 	if (!counters1.empty())
 		fmt::print("counters during inflation: {}\n", deltas);
 	if (hook.traced)
-		fmt::print("direct-reclaim hook during inflation: {} passes, {} pages purged for "
-			   "__GFP_NORETRY allocations, {} for others{}{}\n",
-			   hook.passes, hook.purged_noretry, hook.purged_other,
+		fmt::print("direct-reclaim hook during inflation: {} passes ({} for __GFP_NORETRY "
+			   "allocations), {} pages purged for those, {} for others{}{}\n",
+			   hook.passes, hook.passes_noretry, hook.purged_noretry, hook.purged_other,
 			   hook.purgers.empty() ? "" : ": ", hook.purgers);
 	if (!o_.json.empty()) {
 		std::FILE* f = std::fopen(o_.json.c_str(), "w");
@@ -807,12 +808,14 @@ int Driver::run()
 			   "\"preserved_lost_bytes\":{},"
 			   "\"cache_lost_bytes\":{},\"cache_corrupted_bytes\":{},\"accuracy\":{:.4f},"
 			   "\"next_allocated\":{},\"ask_order\":\"{}\",\"tiers\":[{}],"
-			   "\"hook_traced\":{},\"hook_passes\":{},\"hook_purged_noretry\":{},"
+			   "\"hook_traced\":{},\"hook_passes\":{},\"hook_passes_noretry\":{},"
+			   "\"hook_purged_noretry\":{},"
 			   "\"hook_purged_other\":{},\"hook_purgers\":\"{}\",\"counters\":{{{}}}}}\n",
 			   variant, o_.caches, o_.cache, o_.keeper, o_.balloon, o_.then, available0,
 			   taken, reached_ns != 0, inflate_s, timed_out, oom_kills, killed_names,
 			   nkilled, killed_bytes, preserved_lost, cache_lost, corrupted, accuracy, next_ok, order,
-			   tier_json, hook.traced, hook.passes, hook.purged_noretry, hook.purged_other,
+			   tier_json, hook.traced, hook.passes, hook.passes_noretry, hook.purged_noretry,
+			   hook.purged_other,
 			   hook.purgers, deltas);
 		std::fclose(f);
 	}

@@ -100,6 +100,9 @@ else
 	verdict participants-asked-during-inflation "requests > 0 && pages_released > 0"
 	verdict no-direct-reclaim-purge-for-the-balloon "hook_purged_noretry == 0 && \
 (pages_purged_direct == 0 || (hook_traced == 1 && pages_purged_direct <= hook_purged_other))"
+	# The balloon's own passes through the hook are in the trace, each
+	# with nothing purged: the pressure it makes is served by asking.
+	verdict balloon-reclaim-passes-traced "hook_traced == 1 && hook_passes_noretry > 0"
 	verdict cheapest-first-across-caches "accuracy >= 0.95"
 	verdict next-allocation-served "next_allocated == 1"
 fi
