@@ -315,7 +315,7 @@ numa_guest() {
 	RAMM_APPEND="numa=fake=2 ${RAMM_APPEND:-}" \
 		guest_tests numa: x86_64 numa "$BUILD/console-numa.log" 600
 }
-step "boot with two NUMA nodes (numa=fake=2): the short node is asked" numa_guest
+step "boot with two NUMA nodes (numa=fake=2): the other node is spared" numa_guest
 if grep -qx 'PASS kernel:builds-with-CONFIG_RAMM=n' "$results"; then
 	step "boot the CONFIG_RAMM=n kernel: probe and syscall say no, PSI fallback sheds" noramm_guest
 fi
