@@ -21,6 +21,8 @@
 #ifndef __RAMM_MARKET_HELPERS_H
 #define __RAMM_MARKET_HELPERS_H
 
+#include <sys/swap.h>
+
 #include <linux/mempolicy.h>
 
 #include "ramm_helpers.h"
@@ -30,20 +32,30 @@
 
 /* ---- /proc/meminfo, /proc/swaps ---------------------------------------- */
 
-/* The first active swap device into @dev; 0, or -1 with none. */
-static inline int mk_swap_first(char *dev, size_t size)
+#define MK_SWAP_DEV_LEN		64
+
+/*
+ * Turn off the first active swap device and name it in @dev ("" if there
+ * was none, or it stays on), for mk_swap_on() to turn back on.
+ */
+static inline void mk_swap_off(char dev[MK_SWAP_DEV_LEN])
 {
 	char line[256];
 	FILE *f = fopen("/proc/swaps", "r");
-	int ret = -1;
 
+	dev[0] = 0;
 	if (!f)
-		return -1;
+		return;
 	if (fgets(line, sizeof(line), f) && fgets(line, sizeof(line), f) &&
-	    sscanf(line, "%63s", dev) == 1 && size >= 64)
-		ret = 0;
+	    sscanf(line, "%63s", dev) == 1 && swapoff(dev))
+		dev[0] = 0;
 	fclose(f);
-	return ret;
+}
+
+static inline void mk_swap_on(const char dev[MK_SWAP_DEV_LEN])
+{
+	if (dev[0])
+		swapon(dev, 0);
 }
 
 /* The /proc/meminfo value for @key in bytes, 0 if it is missing. */

@@ -21,7 +21,6 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <sys/mount.h>
-#include <sys/swap.h>
 
 #include "bounds_helpers.h"
 #include "market_helpers.h"
@@ -35,7 +34,7 @@
 
 FIXTURE(market) {
 	struct ramm_env env;
-	char swap_dev[64];		/* swapped off for the test, or "" */
+	char swap_dev[MK_SWAP_DEV_LEN];	/* swapped off for the test, or "" */
 	struct ramm_tunables_saved saved;
 	struct mk_kids kids;
 	__u64 deadline_ms;
@@ -64,17 +63,13 @@ FIXTURE_SETUP(market)
 	 * Without swap, only what participants give back (or RAMM purges)
 	 * frees anonymous memory, which is what these tests measure.
 	 */
-	self->swap_dev[0] = 0;
-	if (!mk_swap_first(self->swap_dev, sizeof(self->swap_dev)) &&
-	    swapoff(self->swap_dev))
-		self->swap_dev[0] = 0;
+	mk_swap_off(self->swap_dev);
 }
 
 FIXTURE_TEARDOWN(market)
 {
 	mk_kill_all(&self->kids);
-	if (self->swap_dev[0])
-		swapon(self->swap_dev, 0);
+	mk_swap_on(self->swap_dev);
 	if (self->env.version > 0)
 		ramm_tunables_restore(&self->saved);
 }

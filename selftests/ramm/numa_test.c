@@ -9,7 +9,6 @@
  * which make check counts as a failure.
  */
 #define _GNU_SOURCE
-#include <sys/swap.h>
 
 #include "market_helpers.h"
 
@@ -17,7 +16,7 @@
 
 FIXTURE(numa) {
 	struct ramm_env env;
-	char swap_dev[64];		/* swapped off for the test, or "" */
+	char swap_dev[MK_SWAP_DEV_LEN];	/* swapped off for the test, or "" */
 	struct ramm_tunables_saved saved;
 	struct mk_kids kids;
 	__u64 deadline_ms;
@@ -34,17 +33,13 @@ FIXTURE_SETUP(numa)
 	signal(SIGPIPE, SIG_IGN);
 	mk_set_oom_adj(-1000);
 	/* As in market_test: only participants can free anonymous memory. */
-	self->swap_dev[0] = 0;
-	if (!mk_swap_first(self->swap_dev, sizeof(self->swap_dev)) &&
-	    swapoff(self->swap_dev))
-		self->swap_dev[0] = 0;
+	mk_swap_off(self->swap_dev);
 }
 
 FIXTURE_TEARDOWN(numa)
 {
 	mk_kill_all(&self->kids);
-	if (self->swap_dev[0])
-		swapon(self->swap_dev, 0);
+	mk_swap_on(self->swap_dev);
 	if (self->env.version > 0)
 		ramm_tunables_restore(&self->saved);
 }
