@@ -7,7 +7,8 @@
 #      an MADV_FREE cache) and on RAMM, RAMM_BENCH_REPEATS times each
 #   1b. the host taking memory back with a virtio balloon (scripts/balloon.py
 #      beside ramm-balloon in the guest), stock and RAMM, once each
-#   2. notification latency, RAMM's fd against a PSI trigger, same boot
+#   2. notification latency, RAMM's fd against a PSI trigger, same boot,
+#      from an idle machine and from tight starts near krammmd's mark
 #   3. mmap/munmap, page fault and fork on both kernels under -icount, and
 #      the hook sites in the RAMM vmlinux
 #   4. krammmd's selection cost against 1k..100k priced ranges
@@ -28,6 +29,8 @@ if ((smoke)); then
 	repeats=1 rounds=2 micro_scale=1 alloc_ops=200000
 	mem=256M scenario_args=${RAMM_BENCH_ARGS:-"--cache 32M --keeper 96M --plain 8M"}
 	scale_cases=("1000 10" "1000 10 10000")
+	# "start [KiB above krammmd's mark]"
+	latency_starts=("roomy" "tight 1024")
 	# About 106 MiB are available once the caches and keeper hold their
 	# data: the caches must give about 30 MiB of their 64.
 	balloon_mem=256M balloon_take=128M
@@ -39,6 +42,7 @@ else
 	# "ranges processes [unpriced VMAs]"
 	scale_cases=("1000 10" "10000 10" "100000 10" "1000 100" "10000 100" "100000 100"
 		"1000 10 100000")
+	latency_starts=("roomy" "tight 4096" "tight 1024" "tight 256")
 	# ramm-balloon's defaults are issue 8's sizes: 2 caches of 125 MiB,
 	# 60 MiB preserved, then a 32 MiB allocation; the host takes 200 MiB.
 	balloon_mem=512M balloon_take=200M balloon_args=
@@ -55,7 +59,7 @@ raw=$BUILD/out/bench-raw
 rm -rf "$raw"
 mkdir -p "$raw" "$results"
 
-if [[ -z $only ]]; then RAMM_STEPS=15; else RAMM_STEPS=8; fi
+if [[ -z $only ]]; then RAMM_STEPS=16; else RAMM_STEPS=8; fi
 step "dependencies (Debian packages)" "$S/deps.sh"
 step "kernel source: extract 6.1, apply patches/series" "$S/source.sh"
 step "kernel build (x86_64, RAMM, no debugging)" "$S/kernel.sh" release
@@ -116,10 +120,18 @@ mapfile -t stock_runs < <(scenarios stock psi madvfree)
 mapfile -t ramm_runs < <(scenarios ramm)
 RAMM_MEM=$mem step "1. outcome on stock 6.1 (3 variants x $repeats)" \
 	guest stock outcome-stock "${stock_runs[@]}"
-RAMM_MEM=$mem step "1+2. outcome on RAMM (x $repeats), notification latency" \
-	guest release outcome-ramm "${ramm_runs[@]}" \
-	"ramm-latency --rounds $rounds --json /tmp/out/latency.json"
+RAMM_MEM=$mem step "1. outcome on RAMM (x $repeats)" \
+	guest release outcome-ramm "${ramm_runs[@]}"
 balloon_steps
+
+latency_cmds=()
+for s in "${latency_starts[@]}"; do
+	read -r start above <<<"$s"
+	latency_cmds+=("ramm-latency --rounds $rounds --start $start${above:+ --above $above} \
+--json /tmp/out/latency-$start${above:+-$above}.json")
+done
+RAMM_MEM=$mem step "2. notification latency (${#latency_starts[@]} starts x $rounds bursts)" \
+	guest release latency "${latency_cmds[@]}"
 
 micro="ramm-micro --scale $micro_scale --json /tmp/out/micro.json"
 # Each kernel runs the set twice: the second run of a boot differs from the

@@ -7,16 +7,25 @@
 // RAMM (the participant fd) and arms the PSI trigger today's best practice
 // uses ("some 10000 500000" on /proc/pressure/memory).  A child then
 // allocates, as fast as it can, more than is available (the OOM killer ends
-// it); the time from the burst's start to each wake-up is recorded.  Between rounds the burst is
-// freed and the range refilled.  Asks are answered (the range is given
-// back), as a real participant would.
+// it); the time from the burst's start to each wake-up is recorded.  Between
+// rounds the burst is freed and the range refilled.  Asks are answered (the
+// range is given back), as a real participant would.
 //
-//   ramm-latency [--rounds N] [--json FILE]
+//   ramm-latency [--rounds N] [--start roomy|tight] [--above KIB] [--json FILE]
+//
+// Where the burst starts decides most of what is measured:
+//   roomy  (default) on an idle machine: the burst first uses up the free
+//          memory, which no notification can shorten;
+//   tight  on a machine already full to just above krammmd's mark (--above,
+//          default 1024 KiB, above it), as a memory-tight machine runs: an
+//          unkillable filler takes the rest first.  RAMM's latency is then
+//          the time the burst takes to allocate that much, plus its own.
 //
 // The JSON holds every round's two latencies in milliseconds (null: that
-// channel never woke within the round), and for RAMM also the time from
-// the kernel's detection of the shortfall (the record's detected_ns) to
-// the wake-up.
+// channel never woke within the round), for RAMM also the time from the
+// kernel's detection of the shortfall (the record's detected_ns) to the
+// wake-up, and whether krammmd was woken ahead of kswapd (its wakes_ahead
+// counter moved) or only by pressure.
 
 #include <ramm/ramm.hpp>
 
@@ -69,29 +78,101 @@ std::string ms_or_null(std::optional<double> ms)
 	return ms ? fmt::format("{:.2f}", *ms) : std::string("null");
 }
 
+void set_oom_score_adj(int adj)
+{
+	std::ofstream("/proc/self/oom_score_adj") << adj;
+}
+
+// A number in a file (/sys/kernel/mm/ramm/...); 0 if unreadable.
+std::uint64_t read_number(const char* path)
+{
+	std::uint64_t n = 0;
+	std::ifstream(path) >> n;
+	return n;
+}
+
+// krammmd's ahead mark in bytes, computed as ramm_ahead_mark() in
+// mm/ramm/krammmd.c does with nothing asked for: the populated zones' high
+// watermarks plus three quarters of the headroom share of RAM.  Free memory
+// below it wakes krammmd ahead of kswapd.
+std::uint64_t krammmd_mark_bytes()
+{
+	constexpr std::uint64_t page = 4096;
+	std::ifstream zoneinfo("/proc/zoneinfo");
+	std::string word;
+	std::uint64_t high_pages = 0, zone_high = 0, n;
+	while (zoneinfo >> word) {
+		// "high" alone is the zone's watermark; per-CPU lists print "high:".
+		if (word == "high" && zoneinfo >> n)
+			zone_high = n;
+		else if (word == "present" && zoneinfo >> n && n != 0)
+			high_pages += zone_high;
+	}
+	const std::uint64_t headroom = meminfo_bytes("MemTotal") / page / 1000 *
+				       read_number("/sys/kernel/mm/ramm/headroom_permille");
+	return (high_pages + headroom - headroom / 4) * page;
+}
+
+// The tight start: a child that takes free memory down to just above
+// `floor` bytes, in steps small enough near the end not to cross it, and
+// then holds it.  It is never the OOM killer's choice.  Returns its pid
+// once it holds the memory, or -1.
+pid_t fill_to(std::uint64_t floor, std::atomic<std::uint64_t>* ready)
+{
+	ready->store(0);
+	const pid_t filler = ::fork();
+	if (filler != 0)
+		return filler;
+	set_oom_score_adj(-1000);
+	for (;;) {
+		const std::uint64_t free = meminfo_bytes("MemFree");
+		if (free <= floor)
+			break;
+		const std::size_t step = free - floor > 8 * MiB ? 4 * MiB : 64 * 1024;
+		void* p = ::mmap(nullptr, step, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			break;
+		fill_noise(static_cast<std::byte*>(p), step, free);
+	}
+	ready->store(1);
+	::pause();
+	std::_Exit(0);
+}
+
 }  // namespace
 
 int main(int argc, char** argv)
 {
-	unsigned rounds = 10;
-	std::string json;
+	constexpr const char* usage =
+		"usage: ramm-latency [--rounds N] [--start roomy|tight] [--above KIB] [--json FILE]\n";
+	unsigned rounds = 10, above_kib = 1024;
+	std::string json, start = "roomy";
 	for (int i = 1; i + 1 < argc; i += 2) {
 		const std::string_view arg = argv[i], value = argv[i + 1];
 		if (arg == "--rounds" &&
 		    std::from_chars(value.data(), value.data() + value.size(), rounds).ec == std::errc{} &&
 		    rounds > 0)
 			continue;
+		if (arg == "--above" &&
+		    std::from_chars(value.data(), value.data() + value.size(), above_kib).ec == std::errc{})
+			continue;
+		if (arg == "--start" && (value == "roomy" || value == "tight")) {
+			start = value;
+			continue;
+		}
 		if (arg == "--json") {
 			json = value;
 			continue;
 		}
-		fmt::print(stderr, "usage: ramm-latency [--rounds N] [--json FILE]\n");
+		fmt::print(stderr, "{}", usage);
 		return 2;
 	}
 	if (argc % 2 == 0) {
-		fmt::print(stderr, "usage: ramm-latency [--rounds N] [--json FILE]\n");
+		fmt::print(stderr, "{}", usage);
 		return 2;
 	}
+	const bool tight = start == "tight";
 	if (!ramm::kernel_support().present) {
 		fmt::print(stderr, "ramm-latency: needs a RAMM kernel\n");
 		return 1;
@@ -101,6 +182,12 @@ int main(int argc, char** argv)
 	auto range = ramm::PricedMapping::create(range_len, 10, ramm::Flags::discardable);
 	if (!range) {
 		fmt::print(stderr, "ramm-latency: {}\n", range.error().what());
+		return 1;
+	}
+	// The burst and the filler are forked: they must not share the range's
+	// pages, or giving them back would free nothing.
+	if (::madvise(range->data(), range_len, MADV_DONTFORK) != 0) {
+		fmt::print(stderr, "ramm-latency: MADV_DONTFORK: {}\n", std::strerror(errno));
 		return 1;
 	}
 	const ramm_register reg{0, 0};	// no signal: the fd is the channel
@@ -122,12 +209,23 @@ int main(int argc, char** argv)
 		return 1;
 	}
 
-	auto* started = static_cast<std::atomic<std::uint64_t>*>(
+	// Two words shared with the children: the burst's start, the filler's
+	// readiness.
+	auto* shared = static_cast<std::atomic<std::uint64_t>*>(
 		::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+	std::atomic<std::uint64_t>* started = &shared[0];
+	std::atomic<std::uint64_t>* filled = &shared[1];
 	std::vector<std::optional<double>> ramm_ms, psi_ms, detect_ms;
+	std::vector<bool> woken_ahead;
 
 	for (unsigned round = 0; round < rounds; round++) {
 		fill_noise(range->data(), range_len, round + 1);
+		pid_t filler = -1;
+		if (tight) {
+			filler = fill_to(krammmd_mark_bytes() + above_kib * 1024ull, filled);
+			while (filler > 0 && !filled->load())
+				::usleep(10000);
+		}
 		::sleep(1);	// let PSI's averages and the market calm down
 		// Drain what a previous round left.
 		ramm_request rec[16];
@@ -141,9 +239,12 @@ int main(int argc, char** argv)
 		// More than RAMM can find: reclaim must stall (what PSI sees)
 		// and the OOM killer ends the burst if nothing else does.
 		const std::size_t bytes = meminfo_bytes("MemAvailable") + 2 * range_len;
+		const std::uint64_t wakes_ahead = read_number("/sys/kernel/mm/ramm/wakes_ahead");
 		const pid_t child = ::fork();
-		if (child == 0)
+		if (child == 0) {
+			set_oom_score_adj(1000);
 			burst(started, bytes);
+		}
 		std::optional<double> ramm_wake, psi_wake, detected;
 		const std::uint64_t deadline = now_ns() + 20ull * 1000000000u;
 		std::uint64_t burst_over = 0;	// its end, plus 2 s for PSI
@@ -158,6 +259,8 @@ int main(int argc, char** argv)
 			const std::uint64_t t0 = started->load();
 			if ((pfds[0].revents & POLLIN) && !ramm_wake) {
 				ramm_wake = double(t - t0) / 1e6;
+				woken_ahead.push_back(read_number("/sys/kernel/mm/ramm/wakes_ahead") !=
+						      wakes_ahead);
 			}
 			if (pfds[0].revents & POLLIN) {
 				// Answer like a participant: give back what is asked.
@@ -176,26 +279,37 @@ int main(int argc, char** argv)
 			::kill(child, SIGKILL);
 			::waitpid(child, nullptr, 0);
 		}
+		if (filler > 0) {
+			::kill(filler, SIGKILL);
+			::waitpid(filler, nullptr, 0);
+		}
+		if (!ramm_wake)
+			woken_ahead.push_back(false);
 		ramm_ms.push_back(ramm_wake);
 		psi_ms.push_back(psi_wake);
 		detect_ms.push_back(detected);
-		fmt::print("round {}: burst of {} MiB; RAMM woke after {} ms ({} ms after the "
-			   "kernel saw the shortfall), PSI after {} ms\n",
-			   round + 1, bytes / MiB, ms_or_null(ramm_wake), ms_or_null(detected),
+		fmt::print("round {} ({} start): burst of {} MiB; RAMM woke after {} ms ({} ms after "
+			   "the kernel saw the shortfall, {}), PSI after {} ms\n",
+			   round + 1, start, bytes / MiB, ms_or_null(ramm_wake), ms_or_null(detected),
+			   woken_ahead.back() ? "woken ahead of kswapd" : "not woken ahead",
 			   ms_or_null(psi_wake));
 	}
 
 	if (!json.empty()) {
-		std::string r, p, d;
+		std::string r, p, d, a;
 		for (std::size_t i = 0; i < ramm_ms.size(); i++) {
 			r += (i ? "," : "") + ms_or_null(ramm_ms[i]);
 			p += (i ? "," : "") + ms_or_null(psi_ms[i]);
 			d += (i ? "," : "") + ms_or_null(detect_ms[i]);
+			a += (i ? "," : "") + std::string(woken_ahead[i] ? "true" : "false");
 		}
 		std::ofstream out(json);
-		out << fmt::format("{{\"kind\":\"latency\",\"psi_trigger\":\"{}\",\"ramm_ms\":[{}],"
-				   "\"psi_ms\":[{}],\"ramm_after_detection_ms\":[{}]}}\n",
-				   trigger, r, p, d);
+		const std::string above = tight ? std::to_string(above_kib) : "null";
+		out << fmt::format("{{\"kind\":\"latency\",\"start\":\"{}\",\"above_kib\":{},"
+				   "\"psi_trigger\":\"{}\","
+				   "\"ramm_ms\":[{}],\"psi_ms\":[{}],\"ramm_after_detection_ms\":[{}],"
+				   "\"ramm_woken_ahead\":[{}]}}\n",
+				   start, above, trigger, r, p, d, a);
 		if (!out) {
 			fmt::print(stderr, "ramm-latency: cannot write {}\n", json);
 			return 1;
