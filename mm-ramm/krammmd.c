@@ -769,6 +769,8 @@ static long ramm_balance(void)
 			asked = ramm_ask(NULL, shortfall, escalate,
 					 num_node_state(N_MEMORY) > 1 ?
 					 &ramm_short_nodes : NULL, now);
+		trace_ramm_pass(shortfall, &ramm_short_nodes, outstanding,
+				asked, pressure, escalate);
 	}
 	ramm_rearm_ahead(outstanding + asked, asked);
 	ramm_balance_memcgs(now);

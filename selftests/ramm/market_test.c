@@ -1381,15 +1381,15 @@ static int tracefs_write(const char *name, const char *text)
 }
 
 /*
- * The four tracepoints of TRACE_SYSTEM ramm fire in a booted kernel:
- * ramm_request and ramm_response (an ask, and the verdict on it),
- * ramm_purge (the ignored discardable range is dropped) and
- * ramm_direct_reclaim (a burst too fast for userspace).
+ * The five tracepoints of TRACE_SYSTEM ramm fire in a booted kernel:
+ * ramm_pass (krammmd's passes), ramm_request and ramm_response (an ask,
+ * and the verdict on it), ramm_purge (the ignored discardable range is
+ * dropped) and ramm_direct_reclaim (a burst too fast for userspace).
  */
 TEST_F_TIMEOUT(market, tracepoints, TIMEOUT_S)
 {
 	static const char *const events[] = {
-		"ramm_request:", "ramm_response:", "ramm_purge:",
+		"ramm_pass:", "ramm_request:", "ramm_response:", "ramm_purge:",
 		"ramm_direct_reclaim:",
 	};
 	static const char *const names[] = { "traced-ignorer" };

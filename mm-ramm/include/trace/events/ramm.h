@@ -86,6 +86,39 @@ TRACE_EVENT(ramm_purge,
 		  __entry->direct ? "direct-reclaim" : "krammmd")
 );
 
+/*
+ * A krammmd pass: the machine's shortfall in pages (what the short nodes
+ * lack, less what is already asked for), the nodes that are short, and
+ * the pages it asked for.  @pressure: kswapd or direct reclaim ran since
+ * the last pass; @escalate: ordinary reclaim fell short.
+ */
+TRACE_EVENT(ramm_pass,
+	TP_PROTO(long shortfall, const nodemask_t *short_nodes, u64 outstanding,
+		 u64 asked, bool pressure, bool escalate),
+	TP_ARGS(shortfall, short_nodes, outstanding, asked, pressure, escalate),
+	TP_STRUCT__entry(
+		__field(long, shortfall)
+		__bitmask(short_nodes, MAX_NUMNODES)
+		__field(u64, outstanding)
+		__field(u64, asked)
+		__field(bool, pressure)
+		__field(bool, escalate)
+	),
+	TP_fast_assign(
+		__entry->shortfall = shortfall;
+		__assign_bitmask(short_nodes, nodes_addr(*short_nodes),
+				 MAX_NUMNODES);
+		__entry->outstanding = outstanding;
+		__entry->asked = asked;
+		__entry->pressure = pressure;
+		__entry->escalate = escalate;
+	),
+	TP_printk("shortfall=%ld short_nodes=%s outstanding=%llu asked=%llu pressure=%d escalate=%d",
+		  __entry->shortfall, __get_bitmask(short_nodes),
+		  __entry->outstanding, __entry->asked, __entry->pressure,
+		  __entry->escalate)
+);
+
 /* The direct-reclaim hook ran. */
 TRACE_EVENT(ramm_direct_reclaim,
 	TP_PROTO(int order, gfp_t gfp_mask, unsigned long nr_to_reclaim,
