@@ -38,7 +38,9 @@
  *  4. delivers: wakes each participant's pollers and sends its signal.
  *
  * Asking stops when it has taken pass_budget_ms, so one pass costs at
- * most that plus one search, judging and delivering.
+ * most that plus one search, judging and delivering; the next pass goes
+ * on from the range where it stopped, so that ranges that cannot give do
+ * not take every pass's budget.
  *
  * A memory cgroup's reclaim (memory.high, memory.max) also wakes it (5.):
  * for each such cgroup it asks, as in 3., only participants in that
@@ -429,7 +431,7 @@ static nodemask_t ramm_short_nodes;
 static long ramm_shortfall(bool pressure, u64 outstanding, nodemask_t *nodes)
 {
 	unsigned int permille = READ_ONCE(ramm_tun.headroom_permille);
-	long shortfall = 0;
+	long shortfall;
 	int nid;
 
 	nodes_clear(*nodes);
@@ -560,8 +562,8 @@ u64 ramm_ask_pages(u64 resident, u64 outstanding, long shortfall)
  * small ranges whose owners' queues are full, unbounded, that is the
  * square of the number of ranges.  Once it has spent pass_budget_ms asking
  * (machine-wide and for the cgroups together), a pass stops asking
- * (delivering still runs), and the next wake goes on from the cheapest
- * range again.
+ * (delivering still runs), and the next pass goes on from the range where
+ * it stopped (ramm_ask_resume).
  */
 static u64 ramm_pass_end;	/* when the current pass must stop asking */
 static bool ramm_pass_cut;	/* and whether it has */
@@ -611,24 +613,48 @@ static u64 ramm_ask_one(struct ramm_candidate *c, long shortfall,
 }
 
 /*
+ * Where the next machine-wide asking goes on from: the last range tried
+ * by a pass that ran out of budget, or RAMM_KEY_MIN when the last pass
+ * got through.  Starting every pass from the cheapest range would spend
+ * each pass's budget on the same ranges that cannot give (owners whose
+ * queues are full, pages on nodes that are not short) and never reach
+ * those that can.
+ */
+static struct ramm_key ramm_ask_resume = RAMM_KEY_MIN;
+
+/*
  * Ask the cheapest ranges of participants in @memcg (NULL: all) for
  * @shortfall pages of memory on @nodes (NULL: anywhere); returns the pages
- * asked.
+ * asked.  Machine-wide, a pass goes on from where the last one ran out of
+ * budget, and then once more from the cheapest range up to there.
  */
 static u64 ramm_ask(struct mem_cgroup *memcg, long shortfall, bool escalate,
 		    const nodemask_t *nodes, u64 now)
 {
-	struct ramm_key after = RAMM_KEY_MIN;
+	const struct ramm_key first = RAMM_KEY_MIN;
+	struct ramm_key start = memcg ? first : ramm_ask_resume;
+	struct ramm_key after = start;
 	struct ramm_candidate c;
-	bool above_reserve;
+	bool above_reserve, wrapped = false;
 	u64 asked = 0, pages;
 
 	/* Page cache that reclaim can drop is cheaper than valuable memory. */
 	above_reserve = escalate && ramm_file_pages(memcg) < shortfall;
 
-	while (shortfall > 0 && !kthread_should_stop() &&
-	       ramm_pass_budget_left() &&
-	       ramm_next_candidate(memcg, &after, above_reserve, &c)) {
+	while (shortfall > 0 && !kthread_should_stop()) {
+		if (!ramm_pass_budget_left()) {
+			if (!memcg)
+				ramm_ask_resume = after;
+			return asked;
+		}
+		if (!ramm_next_candidate(memcg, &after, above_reserve, &c) ||
+		    (wrapped && !ramm_key_before(&c.key, &start))) {
+			if (wrapped || !ramm_key_before(&first, &start))
+				break;
+			wrapped = true;
+			after = first;
+			continue;
+		}
 		pages = ramm_ask_one(&c, shortfall, nodes, now);
 		shortfall -= pages;
 		asked += pages;
@@ -636,6 +662,8 @@ static u64 ramm_ask(struct mem_cgroup *memcg, long shortfall, bool escalate,
 		/* Each search walks every participant's priced VMAs. */
 		cond_resched();
 	}
+	if (!memcg)
+		ramm_ask_resume = first;
 	return asked;
 }
 
@@ -769,6 +797,8 @@ static long ramm_balance(void)
 			asked = ramm_ask(NULL, shortfall, escalate,
 					 num_node_state(N_MEMORY) > 1 ?
 					 &ramm_short_nodes : NULL, now);
+		else
+			ramm_ask_resume = RAMM_KEY_MIN;
 		trace_ramm_pass(shortfall, &ramm_short_nodes, outstanding,
 				asked, pressure, escalate);
 	}

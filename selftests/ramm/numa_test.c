@@ -205,14 +205,13 @@ TEST_F_TIMEOUT(numa, the_other_node_is_spared, BUDGET_S + 60)
 		       mk_how(hog, how, sizeof(how)));
 	}
 	/*
-	 * Not asserted: that the near participant is asked.  In 4 of 10 runs
-	 * it was not, only purged by direct reclaim, and why krammmd's pass
-	 * did not ask it is not understood yet.  What is asserted is what
-	 * per-node balancing must never do: ask or purge memory on the node
-	 * that is not short.
+	 * krammmd asks the near participant, not only direct reclaim purging
+	 * it.  Walking the far range's pages, which are all on node 1, can
+	 * take a whole pass's budget on a debug kernel under TCG; that the
+	 * next pass goes on from there is what lets the ask through.
 	 */
-	ASSERT_LT(0, near.rep.nrec) {
-		TH_LOG("node 0's participant gave nothing back");
+	ASSERT_LT(0, mk_count(&near, RAMM_REASON_ASK, -1, 0)) {
+		TH_LOG("krammmd never asked node 0's participant");
 	}
 	ASSERT_EQ(0, far.rep.stats.asked) {
 		TH_LOG("the cheaper participant on the other node was asked");
