@@ -33,6 +33,7 @@
 #include <ramm/ramm.hpp>
 
 #include "bench_support.hpp"
+#include "scenario_support.hpp"
 
 #include <fmt/format.h>
 
@@ -65,82 +66,15 @@
 namespace {
 
 using namespace ramm::bench;
+using namespace ramm::demo;
 
 constexpr std::size_t page_size = data_page_size;
 constexpr std::uint64_t valuable_price = 1000000;
 
-double mib(std::uint64_t bytes)
-{
-	return double(bytes) / double(MiB);
-}
-
-// --- what children tell the driver -------------------------------------------
-//
-// One line per message on a shared pipe, each one write(2) of less than
-// PIPE_BUF bytes, so lines of different processes never mix:
-//   E <ns> <role> <text>                          a timeline event
+// What children tell the driver (scenario_support.hpp), here with asks as
 //   A <ns> <role> <tier> <price> <asked> <given>  an ask answered (bytes)
-//   R <role> <key> <value>                        a result (an integer)
-
-int g_report_fd = -1;
-const char* g_role = "driver";
-
-void send_line(const std::string& line)
-{
-	std::string text = line.size() < 500 ? line : line.substr(0, 500);
-	text += '\n';
-	ssize_t n;
-	do {
-		n = ::write(g_report_fd, text.data(), text.size());
-	} while (n < 0 && errno == EINTR);
-}
-
-template <typename... Args>
-void event(fmt::format_string<Args...> format, Args&&... args)
-{
-	send_line(fmt::format("E {} {} {}", now_ns(), g_role,
-			      fmt::format(format, std::forward<Args>(args)...)));
-}
-
-void result(std::string_view key, std::uint64_t value)
-{
-	send_line(fmt::format("R {} {} {}", g_role, key, value));
-}
-
-std::byte* map_plain(std::size_t len)
-{
-	void* p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED) {
-		event("mmap of {:.0f} MiB failed: {}", mib(len), std::strerror(errno));
-		std::_Exit(1);
-	}
-	return static_cast<std::byte*>(p);
-}
-
-// Blocks until the driver says "check" (a byte on fd) or goes away.
-void wait_for_driver(int fd)
-{
-	char c;
-	while (::read(fd, &c, 1) < 0 && errno == EINTR) {
-	}
-}
 
 // --- a cache -------------------------------------------------------------------
-
-struct Tier {
-	std::string name;
-	std::uint64_t price;
-	std::uint64_t seed;
-	std::size_t len;
-	ramm::PricedMapping priced;   // ramm
-	std::byte* plain = nullptr;   // stock
-	// Bytes at the start of the tier not given back yet; only the
-	// dispatcher thread changes it.
-	std::atomic<std::size_t> kept{0};
-
-	std::byte* data() { return plain != nullptr ? plain : priced.data(); }
-};
 
 // The tiers of cache number i: cheaper the lower i, so that the market's
 // order runs across processes (a's cold, b's cold, ..., a's warm, ...).
@@ -149,51 +83,20 @@ std::uint64_t warm_price(unsigned i) { return 1000 * (i + 1); }
 std::size_t cold_len(std::size_t size) { return size / 4 * 3 / page_size * page_size; }
 std::size_t warm_len(std::size_t size) { return size / 4 / page_size * page_size; }
 
-// Gives back up to `amount` bytes from the top of what the tier still keeps.
-std::size_t drop_from_top(Tier& tier, std::size_t amount)
-{
-	const std::size_t kept = tier.kept.load();
-	const std::size_t give = std::min(kept, (amount + page_size - 1) / page_size * page_size);
-	if (give == 0)
-		return 0;
-	if (::madvise(tier.data() + kept - give, give, MADV_DONTNEED) != 0)
-		return 0;
-	tier.kept.store(kept - give);
-	return give;
-}
-
 [[noreturn]] void run_cache(bool priced, unsigned index, std::size_t size, int control_fd)
 {
 	std::array<Tier, 2> tiers = {{
 		{"cold", cold_price(index), 100 + 2 * index, cold_len(size), {}},
 		{"warm", warm_price(index), 101 + 2 * index, warm_len(size), {}},
 	}};
-	for (Tier& tier : tiers) {
-		if (priced) {
-			auto m = ramm::PricedMapping::create(tier.len, tier.price,
-							     ramm::Flags::discardable);
-			if (!m) {
-				event("mmap_priced failed: {}", m.error().what());
-				std::_Exit(1);
-			}
-			tier.priced = std::move(*m);
-		} else {
-			tier.plain = map_plain(tier.len);
-		}
-		fill(tier.data(), tier.len, tier.seed);
-		tier.kept = tier.len;
-	}
+	for (Tier& tier : tiers)
+		map_tier(tier, priced);
 
 	std::vector<ramm::MappingListener> listeners;
 	std::unique_ptr<ramm::Dispatcher> dispatcher;
 	std::vector<ramm::Dispatcher::Subscription> subscriptions;
 	if (priced) {
-		auto started = ramm::Dispatcher::start();
-		if (!started) {
-			event("Dispatcher::start failed: {}", started.error().what());
-			std::_Exit(1);
-		}
-		dispatcher = std::move(*started);
+		dispatcher = start_dispatcher();
 		listeners.reserve(tiers.size());
 		for (Tier& tier : tiers) {
 			listeners.emplace_back(
@@ -239,12 +142,7 @@ std::size_t drop_from_top(Tier& tier, std::size_t amount)
 	ramm::PricedMapping mapping;
 	std::byte* data;
 	if (priced) {
-		auto m = ramm::PricedMapping::create(size, valuable_price, ramm::Flags::preserved);
-		if (!m) {
-			event("mmap_priced failed: {}", m.error().what());
-			std::_Exit(1);
-		}
-		mapping = std::move(*m);
+		mapping = map_priced(size, valuable_price, ramm::Flags::preserved);
 		data = mapping.data();
 	} else {
 		data = map_plain(size);

@@ -32,6 +32,7 @@
 #include <ramm/ramm.hpp>
 
 #include "bench_support.hpp"
+#include "scenario_support.hpp"
 
 #include <fmt/format.h>
 
@@ -64,8 +65,9 @@
 namespace {
 
 using namespace ramm::bench;
+using namespace ramm::demo;
 
-constexpr std::size_t page_size = 4096;
+constexpr std::size_t page_size = data_page_size;
 
 constexpr std::uint64_t cold_price = 10;
 constexpr std::uint64_t warm_price = 1000;
@@ -73,94 +75,13 @@ constexpr std::uint64_t valuable_price = 1000000;
 
 enum class Variant { ramm, stock, psi, madvfree };
 
-double mib(std::uint64_t bytes)
-{
-	return double(bytes) / double(MiB);
-}
-
-// --- what children tell the driver -------------------------------------------
-//
-// One line per message on a shared pipe, each written with one write(2) of
-// less than PIPE_BUF bytes, so lines from different processes never mix:
-//   E <ns> <role> <text>          a timeline event
+// What children tell the driver (scenario_support.hpp), here with asks as
 //   A <ns> <role> <source> <tier> <price> <asked> <released>
 //                                 an ask answered (source: kernel or psi;
 //                                 bytes), merged with the asks that follow
 //                                 it closely into one timeline line
-//   R <role> <key> <value>        a result (an integer)
-
-int g_report_fd = -1;
-const char* g_role = "driver";
-
-void send_line(const std::string& line)
-{
-	std::string text = line.size() < 500 ? line : line.substr(0, 500);
-	text += '\n';
-	ssize_t n;
-	do {
-		n = ::write(g_report_fd, text.data(), text.size());
-	} while (n < 0 && errno == EINTR);
-}
-
-template <typename... Args>
-void event(fmt::format_string<Args...> format, Args&&... args)
-{
-	send_line(fmt::format("E {} {} {}", now_ns(), g_role,
-			      fmt::format(format, std::forward<Args>(args)...)));
-}
-
-void result(std::string_view key, std::uint64_t value)
-{
-	send_line(fmt::format("R {} {} {}", g_role, key, value));
-}
-
-std::byte* map_plain(std::size_t len)
-{
-	void* p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED) {
-		event("mmap of {:.0f} MiB failed: {}", mib(len), std::strerror(errno));
-		std::_Exit(1);
-	}
-	return static_cast<std::byte*>(p);
-}
-
-// Blocks until the driver says "check" (a byte on fd) or goes away.
-void wait_for_driver(int fd)
-{
-	char c;
-	while (::read(fd, &c, 1) < 0 && errno == EINTR) {
-	}
-}
 
 // --- the cache -----------------------------------------------------------------
-
-struct Tier {
-	const char* name;
-	std::uint64_t price;
-	std::uint64_t seed;
-	std::size_t len;
-	ramm::PricedMapping priced;   // ramm and psi variants
-	std::byte* plain = nullptr;   // stock and madvfree variants
-	// Bytes at the start of the tier not given back yet; only the
-	// dispatcher thread changes it.
-	std::atomic<std::size_t> kept{0};
-
-	std::byte* data() { return plain != nullptr ? plain : priced.data(); }
-};
-
-// Gives back up to `amount` bytes from the top of what the tier still keeps.
-std::size_t drop_from_top(Tier& tier, std::size_t amount)
-{
-	std::size_t kept = tier.kept.load();
-	std::size_t give = std::min(kept, (amount + page_size - 1) / page_size * page_size);
-	if (give == 0)
-		return 0;
-	if (::madvise(tier.data() + kept - give, give, MADV_DONTNEED) != 0)
-		return 0;
-	tier.kept.store(kept - give);
-	return give;
-}
 
 [[noreturn]] void run_cache(Variant variant, std::size_t size, int control_fd)
 {
@@ -173,21 +94,8 @@ std::size_t drop_from_top(Tier& tier, std::size_t amount)
 	if (variant == Variant::psi)
 		::setenv("RAMM_DISABLE", "1", 1);
 
-	for (Tier& tier : tiers) {
-		if (priced) {
-			auto m = ramm::PricedMapping::create(tier.len, tier.price,
-							     ramm::Flags::discardable);
-			if (!m) {
-				event("mmap_priced failed: {}", m.error().what());
-				std::_Exit(1);
-			}
-			tier.priced = std::move(*m);
-		} else {
-			tier.plain = map_plain(tier.len);
-		}
-		fill(tier.data(), tier.len, tier.seed);
-		tier.kept = tier.len;
-	}
+	for (Tier& tier : tiers)
+		map_tier(tier, priced);
 
 	std::vector<ramm::MappingListener> listeners;
 	std::unique_ptr<ramm::Dispatcher> dispatcher;
@@ -200,12 +108,7 @@ std::size_t drop_from_top(Tier& tier, std::size_t amount)
 			options.psi_trigger = "some 10000 500000";
 			options.shed_permille = 1000;
 		}
-		auto started = ramm::Dispatcher::start(options);
-		if (!started) {
-			event("Dispatcher::start failed: {}", started.error().what());
-			std::_Exit(1);
-		}
-		dispatcher = std::move(*started);
+		dispatcher = start_dispatcher(options);
 		listeners.reserve(tiers.size());
 		for (Tier& tier : tiers) {
 			listeners.emplace_back(
@@ -269,13 +172,7 @@ std::size_t drop_from_top(Tier& tier, std::size_t amount)
 	ramm::PricedMapping priced;
 	std::byte* data;
 	if (variant == Variant::ramm) {
-		auto m = ramm::PricedMapping::create(size, valuable_price,
-						     ramm::Flags::preserved);
-		if (!m) {
-			event("mmap_priced failed: {}", m.error().what());
-			std::_Exit(1);
-		}
-		priced = std::move(*m);
+		priced = map_priced(size, valuable_price, ramm::Flags::preserved);
 		data = priced.data();
 	} else {
 		data = map_plain(size);
