@@ -47,31 +47,13 @@ FIXTURE_SETUP(market)
 	self->end_ns = ramm_now_ns() + BUDGET_S * 1000000000ULL;
 	if (self->env.version <= 0)
 		return;
-	ramm_tunables_save(&self->saved);
-	if (ramm_sysfs_read("deadline_ms", &self->deadline_ms))
-		self->deadline_ms = 100;
-	/* Writes to a dead child must fail, not kill the test. */
-	signal(SIGPIPE, SIG_IGN);
-	/* The OOM killer must pick a child, never the test. */
-	mk_set_oom_adj(-1000);
-	/*
-	 * No swap during the scenarios: with zram swap and incompressible
-	 * data, reclaim "progresses" by compressing pages into as much RAM
-	 * as they held, and an overcommitted machine thrashes for minutes
-	 * instead of reaching the OOM killer, so neither "no OOM kill" nor
-	 * "RAMM disabled must OOM" could be decided in bounded time.
-	 * Without swap, only what participants give back (or RAMM purges)
-	 * frees anonymous memory, which is what these tests measure.
-	 */
-	mk_swap_off(self->swap_dev);
+	mk_scenario_setup(&self->saved, &self->deadline_ms, self->swap_dev);
 }
 
 FIXTURE_TEARDOWN(market)
 {
-	mk_kill_all(&self->kids);
-	mk_swap_on(self->swap_dev);
-	if (self->env.version > 0)
-		ramm_tunables_restore(&self->saved);
+	mk_scenario_teardown(&self->env, &self->kids, self->swap_dev,
+			     &self->saved);
 }
 
 /* @want ms, or what is left of the budget (at least 100 ms). */

@@ -27,21 +27,13 @@ FIXTURE_SETUP(numa)
 	ramm_env_probe(&self->env);
 	if (self->env.version <= 0)
 		return;
-	ramm_tunables_save(&self->saved);
-	if (ramm_sysfs_read("deadline_ms", &self->deadline_ms))
-		self->deadline_ms = 100;
-	signal(SIGPIPE, SIG_IGN);
-	mk_set_oom_adj(-1000);
-	/* As in market_test: only participants can free anonymous memory. */
-	mk_swap_off(self->swap_dev);
+	mk_scenario_setup(&self->saved, &self->deadline_ms, self->swap_dev);
 }
 
 FIXTURE_TEARDOWN(numa)
 {
-	mk_kill_all(&self->kids);
-	mk_swap_on(self->swap_dev);
-	if (self->env.version > 0)
-		ramm_tunables_restore(&self->saved);
+	mk_scenario_teardown(&self->env, &self->kids, self->swap_dev,
+			     &self->saved);
 }
 
 /* The "Node N @key:" value of /sys/devices/system/node/nodeN/meminfo. */

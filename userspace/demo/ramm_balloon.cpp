@@ -33,20 +33,14 @@
 #include <ramm/ramm.hpp>
 
 #include "bench_support.hpp"
+#include "scenario_support.hpp"
 
 #include <fmt/format.h>
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/mman.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <cstdint>
@@ -56,7 +50,6 @@
 #include <fstream>
 #include <map>
 #include <memory>
-#include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -65,82 +58,15 @@
 namespace {
 
 using namespace ramm::bench;
+using namespace ramm::demo;
 
 constexpr std::size_t page_size = data_page_size;
 constexpr std::uint64_t valuable_price = 1000000;
 
-double mib(std::uint64_t bytes)
-{
-	return double(bytes) / double(MiB);
-}
-
-// --- what children tell the driver -------------------------------------------
-//
-// One line per message on a shared pipe, each one write(2) of less than
-// PIPE_BUF bytes, so lines of different processes never mix:
-//   E <ns> <role> <text>                          a timeline event
+// What children tell the driver (scenario_support.hpp), here with asks as
 //   A <ns> <role> <tier> <price> <asked> <given>  an ask answered (bytes)
-//   R <role> <key> <value>                        a result (an integer)
-
-int g_report_fd = -1;
-const char* g_role = "driver";
-
-void send_line(const std::string& line)
-{
-	std::string text = line.size() < 500 ? line : line.substr(0, 500);
-	text += '\n';
-	ssize_t n;
-	do {
-		n = ::write(g_report_fd, text.data(), text.size());
-	} while (n < 0 && errno == EINTR);
-}
-
-template <typename... Args>
-void event(fmt::format_string<Args...> format, Args&&... args)
-{
-	send_line(fmt::format("E {} {} {}", now_ns(), g_role,
-			      fmt::format(format, std::forward<Args>(args)...)));
-}
-
-void result(std::string_view key, std::uint64_t value)
-{
-	send_line(fmt::format("R {} {} {}", g_role, key, value));
-}
-
-std::byte* map_plain(std::size_t len)
-{
-	void* p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED) {
-		event("mmap of {:.0f} MiB failed: {}", mib(len), std::strerror(errno));
-		std::_Exit(1);
-	}
-	return static_cast<std::byte*>(p);
-}
-
-// Blocks until the driver says "check" (a byte on fd) or goes away.
-void wait_for_driver(int fd)
-{
-	char c;
-	while (::read(fd, &c, 1) < 0 && errno == EINTR) {
-	}
-}
 
 // --- a cache -------------------------------------------------------------------
-
-struct Tier {
-	std::string name;
-	std::uint64_t price;
-	std::uint64_t seed;
-	std::size_t len;
-	ramm::PricedMapping priced;   // ramm
-	std::byte* plain = nullptr;   // stock
-	// Bytes at the start of the tier not given back yet; only the
-	// dispatcher thread changes it.
-	std::atomic<std::size_t> kept{0};
-
-	std::byte* data() { return plain != nullptr ? plain : priced.data(); }
-};
 
 // The tiers of cache number i: cheaper the lower i, so that the market's
 // order runs across processes (a's cold, b's cold, ..., a's warm, ...).
@@ -149,51 +75,20 @@ std::uint64_t warm_price(unsigned i) { return 1000 * (i + 1); }
 std::size_t cold_len(std::size_t size) { return size / 4 * 3 / page_size * page_size; }
 std::size_t warm_len(std::size_t size) { return size / 4 / page_size * page_size; }
 
-// Gives back up to `amount` bytes from the top of what the tier still keeps.
-std::size_t drop_from_top(Tier& tier, std::size_t amount)
-{
-	const std::size_t kept = tier.kept.load();
-	const std::size_t give = std::min(kept, (amount + page_size - 1) / page_size * page_size);
-	if (give == 0)
-		return 0;
-	if (::madvise(tier.data() + kept - give, give, MADV_DONTNEED) != 0)
-		return 0;
-	tier.kept.store(kept - give);
-	return give;
-}
-
 [[noreturn]] void run_cache(bool priced, unsigned index, std::size_t size, int control_fd)
 {
 	std::array<Tier, 2> tiers = {{
 		{"cold", cold_price(index), 100 + 2 * index, cold_len(size), {}},
 		{"warm", warm_price(index), 101 + 2 * index, warm_len(size), {}},
 	}};
-	for (Tier& tier : tiers) {
-		if (priced) {
-			auto m = ramm::PricedMapping::create(tier.len, tier.price,
-							     ramm::Flags::discardable);
-			if (!m) {
-				event("mmap_priced failed: {}", m.error().what());
-				std::_Exit(1);
-			}
-			tier.priced = std::move(*m);
-		} else {
-			tier.plain = map_plain(tier.len);
-		}
-		fill(tier.data(), tier.len, tier.seed);
-		tier.kept = tier.len;
-	}
+	for (Tier& tier : tiers)
+		map_tier(tier, priced);
 
 	std::vector<ramm::MappingListener> listeners;
 	std::unique_ptr<ramm::Dispatcher> dispatcher;
 	std::vector<ramm::Dispatcher::Subscription> subscriptions;
 	if (priced) {
-		auto started = ramm::Dispatcher::start();
-		if (!started) {
-			event("Dispatcher::start failed: {}", started.error().what());
-			std::_Exit(1);
-		}
-		dispatcher = std::move(*started);
+		dispatcher = start_dispatcher();
 		listeners.reserve(tiers.size());
 		for (Tier& tier : tiers) {
 			listeners.emplace_back(
@@ -239,12 +134,7 @@ std::size_t drop_from_top(Tier& tier, std::size_t amount)
 	ramm::PricedMapping mapping;
 	std::byte* data;
 	if (priced) {
-		auto m = ramm::PricedMapping::create(size, valuable_price, ramm::Flags::preserved);
-		if (!m) {
-			event("mmap_priced failed: {}", m.error().what());
-			std::_Exit(1);
-		}
-		mapping = std::move(*m);
+		mapping = map_priced(size, valuable_price, ramm::Flags::preserved);
 		data = mapping.data();
 	} else {
 		data = map_plain(size);
@@ -288,17 +178,6 @@ struct Options {
 	unsigned timeout_s = 120;
 	std::string json;
 };
-
-std::uint64_t vmstat(std::string_view field)
-{
-	std::ifstream in("/proc/vmstat");
-	std::string name;
-	std::uint64_t value;
-	while (in >> name >> value)
-		if (name == field)
-			return value;
-	return 0;
-}
 
 // The RAMM counters the balloon's pressure should move (none on stock).
 constexpr std::array<const char*, 8> counter_names = {
@@ -385,69 +264,17 @@ HookTrace read_hook_trace()
 	return t;
 }
 
-struct Child {
-	std::string role;
-	pid_t pid = -1;
-	int control_fd = -1;   // the driver's end: a byte means "check now"
-	bool exited = false;
-	int status = 0;
-	std::map<std::string, std::uint64_t> results;
-};
-
-template <typename Fn>
-Child spawn(const std::string& role, int report_fd, Fn body)
-{
-	int control[2];
-	if (::pipe2(control, O_CLOEXEC) != 0) {
-		std::perror("pipe2");
-		std::exit(1);
-	}
-	Child child;
-	child.role = role;
-	child.pid = ::fork();
-	if (child.pid < 0) {
-		std::perror("fork");
-		std::exit(1);
-	}
-	if (child.pid == 0) {
-		::close(control[1]);
-		g_report_fd = report_fd;
-		g_role = strdup(role.c_str());
-		::prctl(PR_SET_NAME, role.c_str());
-		::prctl(PR_SET_PDEATHSIG, SIGKILL);
-		body(control[0]);
-	}
-	::close(control[0]);
-	child.control_fd = control[1];
-	return child;
-}
-
-class Driver {
+class Driver final : public DriverBase {
 public:
-	explicit Driver(Options o) : o_(std::move(o)) {}
+	explicit Driver(Options o) : DriverBase("ramm-balloon"), o_(std::move(o)) {}
 	int run();
 
 private:
-	void print(std::uint64_t t, std::string_view who, std::string_view what);
-	void handle(std::string_view line);
-	void pump(int timeout_ms);
-	void reap();
-	Child* find(std::string_view role);
-	bool wait_ready(Child& child);
-	void flush_asks();
+	void print(std::uint64_t t, std::string_view who, std::string_view what) override;
+	void handle(std::string_view line) override;
+	void flush_asks() override;
 
 	Options o_;
-	int report_rd_ = -1;
-	std::uint64_t t0_ = 0;
-	std::vector<Child> children_;
-	std::string partial_;
-	// Asks of one tier less than 100 ms apart, shown as one line.
-	struct AskRun {
-		std::uint64_t first_ns = 0, last_ns = 0;
-		std::string role, tier;
-		std::uint64_t price = 0, asks = 0, asked = 0, given = 0;
-	};
-	std::optional<AskRun> asks_;
 	// Every ask in order: (role, tier, price), for the order the market kept.
 	std::vector<std::string> ask_order_;
 };
@@ -458,14 +285,6 @@ void Driver::print(std::uint64_t t, std::string_view who, std::string_view what)
 	fmt::print("  {:7.2f}s  {:>5} MiB free  {:<8} {}\n", s, meminfo_bytes("MemFree") / MiB,
 		   who, what);
 	std::fflush(stdout);
-}
-
-Child* Driver::find(std::string_view role)
-{
-	for (Child& c : children_)
-		if (c.role == role)
-			return &c;
-	return nullptr;
 }
 
 void Driver::flush_asks()
@@ -497,23 +316,12 @@ void Driver::handle(std::string_view line)
 		const std::string what = fmt::format("{}:{}", role, tier);
 		if (ask_order_.empty() || ask_order_.back() != what)
 			ask_order_.push_back(what);
-		if (asks_ && (asks_->role != role || asks_->tier != tier ||
-			      t > asks_->last_ns + 100000000u))
-			flush_asks();
-		if (!asks_)
-			asks_ = AskRun{t, t, role, tier, price, 0, 0, 0};
-		asks_->last_ns = t;
-		asks_->asks++;
-		asks_->asked += asked;
-		asks_->given += given;
+		note_ask(t, role, "", tier, price, asked, given);
 	} else if (kind == "E") {
 		flush_asks();
 		std::uint64_t t;
 		in >> t >> role;
-		std::string text;
-		std::getline(in, text);
-		if (!text.empty() && text.front() == ' ')
-			text.erase(0, 1);
+		const std::string text = event_text(in);
 		print(t, role, text);
 	} else if (kind == "R") {
 		std::string key;
@@ -524,68 +332,10 @@ void Driver::handle(std::string_view line)
 	}
 }
 
-void Driver::pump(int timeout_ms)
-{
-	pollfd pfd = {report_rd_, POLLIN, 0};
-	if (::poll(&pfd, 1, timeout_ms) <= 0) {
-		if (asks_ && now_ns() > asks_->last_ns + 100000000u)
-			flush_asks();
-		return;
-	}
-	char buf[4096];
-	const ssize_t n = ::read(report_rd_, buf, sizeof(buf));
-	if (n <= 0)
-		return;
-	partial_.append(buf, std::size_t(n));
-	std::size_t nl;
-	while ((nl = partial_.find('\n')) != std::string::npos) {
-		handle(std::string_view(partial_).substr(0, nl));
-		partial_.erase(0, nl + 1);
-	}
-}
-
-void Driver::reap()
-{
-	for (Child& c : children_) {
-		if (c.exited)
-			continue;
-		int status;
-		if (::waitpid(c.pid, &status, WNOHANG) == c.pid) {
-			c.exited = true;
-			c.status = status;
-			if (WIFSIGNALED(status))
-				print(now_ns(), c.role,
-				      fmt::format("was killed by signal {} ({})", WTERMSIG(status),
-						  WTERMSIG(status) == SIGKILL ? "the OOM killer"
-									      : strsignal(WTERMSIG(status))));
-		}
-	}
-}
-
-bool Driver::wait_ready(Child& child)
-{
-	const std::uint64_t deadline = now_ns() + 60ull * 1000000000u;
-	while (!child.results.contains("ready")) {
-		pump(100);
-		reap();
-		if (child.exited || now_ns() > deadline) {
-			fmt::print(stderr, "ramm-balloon: {} did not start\n", child.role);
-			return false;
-		}
-	}
-	return true;
-}
-
 int Driver::run()
 {
-	int report[2];
-	if (::pipe2(report, O_CLOEXEC) != 0) {
-		std::perror("pipe2");
+	if (!open_report())
 		return 1;
-	}
-	report_rd_ = report[0];
-	g_report_fd = report[1];
-	t0_ = now_ns();
 	const std::uint64_t oom_before = vmstat("oom_kill");
 	const char* variant = o_.priced ? "ramm" : "stock";
 	fmt::print("variant {}: {} caches of {:.0f} MiB, keeper {:.0f} MiB; the host takes "
@@ -595,13 +345,13 @@ int Driver::run()
 
 	for (unsigned i = 0; i < o_.caches; i++) {
 		const std::string role = fmt::format("cache-{}", char('a' + i));
-		children_.push_back(spawn(role, report[1], [&, i](int fd) {
+		children_.push_back(spawn(role, report_wr_, [&, i](int fd) {
 			run_cache(o_.priced, i, o_.cache, fd);
 		}));
 		if (!wait_ready(children_.back()))
 			return 1;
 	}
-	children_.push_back(spawn("keeper", report[1], [&](int fd) {
+	children_.push_back(spawn("keeper", report_wr_, [&](int fd) {
 		run_keeper(o_.priced, o_.keeper, fd);
 	}));
 	if (!wait_ready(children_.back()))
@@ -668,7 +418,7 @@ int Driver::run()
 	std::fflush(stdout);
 
 	// --- the guest goes on: its next allocation ---
-	children_.push_back(spawn("next", report[1], [&](int fd) { run_next(o_.then, fd); }));
+	children_.push_back(spawn("next", report_wr_, [&](int fd) { run_next(o_.then, fd); }));
 	const std::uint64_t next_deadline = now_ns() + 60ull * 1000000000u;
 	while (!children_.back().exited && !children_.back().results.contains("satisfied_ns") &&
 	       now_ns() < next_deadline) {
@@ -682,39 +432,16 @@ int Driver::run()
 	}
 
 	// Everyone still alive checks its data.
-	for (Child& c : children_)
-		if (!c.exited && ::write(c.control_fd, "c", 1) != 1)
-			::kill(c.pid, SIGKILL);
-	const std::uint64_t check_deadline = now_ns() + 60ull * 1000000000u;
-	while (std::any_of(children_.begin(), children_.end(),
-			   [](const Child& c) { return !c.exited; })) {
-		pump(100);
-		reap();
-		if (now_ns() > check_deadline)
-			for (Child& c : children_)
-				if (!c.exited)
-					::kill(c.pid, SIGKILL);
-	}
-	while (true) {	// whatever is still in the pipe
-		pollfd pfd = {report_rd_, POLLIN, 0};
-		if (::poll(&pfd, 1, 0) <= 0)
-			break;
-		pump(0);
-	}
-	flush_asks();
+	check_all();
+	drain();
 
 	// --- the outcome ---
-	auto killed = [](const Child& c) { return WIFSIGNALED(c.status); };
-	auto res = [](const Child& c, const std::string& key) -> std::uint64_t {
-		auto it = c.results.find(key);
-		return it == c.results.end() ? 0 : it->second;
-	};
 	std::uint64_t oom_kills = vmstat("oom_kill") - oom_before;
 	std::string killed_names;
 	unsigned nkilled = 0;
 	std::uint64_t killed_bytes = 0;	// what the killed caches and keeper held
 	for (std::size_t i = 0; i < children_.size(); i++)
-		if (killed(children_[i])) {
+		if (children_[i].killed()) {
 			killed_names += (killed_names.empty() ? "" : ",") + children_[i].role;
 			nkilled++;
 			if (i < o_.caches)
@@ -728,8 +455,8 @@ int Driver::run()
 	const Child& next = children_.back();
 	const std::uint64_t keeper_bytes = o_.keeper;
 	const std::uint64_t preserved_lost =
-		killed(keeper) ? keeper_bytes : keeper_bytes - res(keeper, "valuable_identical");
-	const bool next_ok = next.results.contains("satisfied_ns") && !killed(next);
+		keeper.killed() ? keeper_bytes : keeper_bytes - keeper.value("valuable_identical");
+	const bool next_ok = next.results.contains("satisfied_ns") && !next.killed();
 
 	// The cache tiers, and what each gave up: a killed cache lost all it
 	// held, and a page it kept that does not read back is lost too.
@@ -741,13 +468,13 @@ int Driver::run()
 		for (const char* t : {"cold", "warm"}) {
 			const std::string tier = t;
 			const std::uint64_t len = tier == "cold" ? cold_len(o_.cache) : warm_len(o_.cache);
-			const std::uint64_t given = res(c, tier + "_given");
-			const std::uint64_t kept_intact = res(c, tier + "_kept_intact");
-			const std::uint64_t purged = res(c, tier + "_purged");
-			const std::uint64_t lost = killed(c) ? len : len - kept_intact;
+			const std::uint64_t given = c.value(tier + "_given");
+			const std::uint64_t kept_intact = c.value(tier + "_kept_intact");
+			const std::uint64_t purged = c.value(tier + "_purged");
+			const std::uint64_t lost = c.killed() ? len : len - kept_intact;
 			// Pages it kept that read back wrong, less those the
 			// kernel said it purged (a purge record, never silent).
-			if (!killed(c))
+			if (!c.killed())
 				corrupted += len - given - kept_intact - std::min(purged, len - given - kept_intact);
 			tiers.push_back({c.role + ":" + tier,
 					 tier == "cold" ? cold_price(i) : warm_price(i), len, lost});

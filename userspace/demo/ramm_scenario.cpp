@@ -32,29 +32,21 @@
 #include <ramm/ramm.hpp>
 
 #include "bench_support.hpp"
+#include "scenario_support.hpp"
 
 #include <fmt/format.h>
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
-#include <fstream>
-#include <map>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -64,8 +56,9 @@
 namespace {
 
 using namespace ramm::bench;
+using namespace ramm::demo;
 
-constexpr std::size_t page_size = 4096;
+constexpr std::size_t page_size = data_page_size;
 
 constexpr std::uint64_t cold_price = 10;
 constexpr std::uint64_t warm_price = 1000;
@@ -73,94 +66,13 @@ constexpr std::uint64_t valuable_price = 1000000;
 
 enum class Variant { ramm, stock, psi, madvfree };
 
-double mib(std::uint64_t bytes)
-{
-	return double(bytes) / double(MiB);
-}
-
-// --- what children tell the driver -------------------------------------------
-//
-// One line per message on a shared pipe, each written with one write(2) of
-// less than PIPE_BUF bytes, so lines from different processes never mix:
-//   E <ns> <role> <text>          a timeline event
+// What children tell the driver (scenario_support.hpp), here with asks as
 //   A <ns> <role> <source> <tier> <price> <asked> <released>
 //                                 an ask answered (source: kernel or psi;
 //                                 bytes), merged with the asks that follow
 //                                 it closely into one timeline line
-//   R <role> <key> <value>        a result (an integer)
-
-int g_report_fd = -1;
-const char* g_role = "driver";
-
-void send_line(const std::string& line)
-{
-	std::string text = line.size() < 500 ? line : line.substr(0, 500);
-	text += '\n';
-	ssize_t n;
-	do {
-		n = ::write(g_report_fd, text.data(), text.size());
-	} while (n < 0 && errno == EINTR);
-}
-
-template <typename... Args>
-void event(fmt::format_string<Args...> format, Args&&... args)
-{
-	send_line(fmt::format("E {} {} {}", now_ns(), g_role,
-			      fmt::format(format, std::forward<Args>(args)...)));
-}
-
-void result(std::string_view key, std::uint64_t value)
-{
-	send_line(fmt::format("R {} {} {}", g_role, key, value));
-}
-
-std::byte* map_plain(std::size_t len)
-{
-	void* p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED) {
-		event("mmap of {:.0f} MiB failed: {}", mib(len), std::strerror(errno));
-		std::_Exit(1);
-	}
-	return static_cast<std::byte*>(p);
-}
-
-// Blocks until the driver says "check" (a byte on fd) or goes away.
-void wait_for_driver(int fd)
-{
-	char c;
-	while (::read(fd, &c, 1) < 0 && errno == EINTR) {
-	}
-}
 
 // --- the cache -----------------------------------------------------------------
-
-struct Tier {
-	const char* name;
-	std::uint64_t price;
-	std::uint64_t seed;
-	std::size_t len;
-	ramm::PricedMapping priced;   // ramm and psi variants
-	std::byte* plain = nullptr;   // stock and madvfree variants
-	// Bytes at the start of the tier not given back yet; only the
-	// dispatcher thread changes it.
-	std::atomic<std::size_t> kept{0};
-
-	std::byte* data() { return plain != nullptr ? plain : priced.data(); }
-};
-
-// Gives back up to `amount` bytes from the top of what the tier still keeps.
-std::size_t drop_from_top(Tier& tier, std::size_t amount)
-{
-	std::size_t kept = tier.kept.load();
-	std::size_t give = std::min(kept, (amount + page_size - 1) / page_size * page_size);
-	if (give == 0)
-		return 0;
-	if (::madvise(tier.data() + kept - give, give, MADV_DONTNEED) != 0)
-		return 0;
-	tier.kept.store(kept - give);
-	return give;
-}
 
 [[noreturn]] void run_cache(Variant variant, std::size_t size, int control_fd)
 {
@@ -173,21 +85,8 @@ std::size_t drop_from_top(Tier& tier, std::size_t amount)
 	if (variant == Variant::psi)
 		::setenv("RAMM_DISABLE", "1", 1);
 
-	for (Tier& tier : tiers) {
-		if (priced) {
-			auto m = ramm::PricedMapping::create(tier.len, tier.price,
-							     ramm::Flags::discardable);
-			if (!m) {
-				event("mmap_priced failed: {}", m.error().what());
-				std::_Exit(1);
-			}
-			tier.priced = std::move(*m);
-		} else {
-			tier.plain = map_plain(tier.len);
-		}
-		fill(tier.data(), tier.len, tier.seed);
-		tier.kept = tier.len;
-	}
+	for (Tier& tier : tiers)
+		map_tier(tier, priced);
 
 	std::vector<ramm::MappingListener> listeners;
 	std::unique_ptr<ramm::Dispatcher> dispatcher;
@@ -200,12 +99,7 @@ std::size_t drop_from_top(Tier& tier, std::size_t amount)
 			options.psi_trigger = "some 10000 500000";
 			options.shed_permille = 1000;
 		}
-		auto started = ramm::Dispatcher::start(options);
-		if (!started) {
-			event("Dispatcher::start failed: {}", started.error().what());
-			std::_Exit(1);
-		}
-		dispatcher = std::move(*started);
+		dispatcher = start_dispatcher(options);
 		listeners.reserve(tiers.size());
 		for (Tier& tier : tiers) {
 			listeners.emplace_back(
@@ -269,13 +163,7 @@ std::size_t drop_from_top(Tier& tier, std::size_t amount)
 	ramm::PricedMapping priced;
 	std::byte* data;
 	if (variant == Variant::ramm) {
-		auto m = ramm::PricedMapping::create(size, valuable_price,
-						     ramm::Flags::preserved);
-		if (!m) {
-			event("mmap_priced failed: {}", m.error().what());
-			std::_Exit(1);
-		}
-		priced = std::move(*m);
+		priced = map_priced(size, valuable_price, ramm::Flags::preserved);
 		data = priced.data();
 	} else {
 		data = map_plain(size);
@@ -386,84 +274,18 @@ const char* variant_name(Variant v)
 	return "?";
 }
 
-std::uint64_t vmstat(std::string_view field)
-{
-	std::ifstream in("/proc/vmstat");
-	std::string name;
-	std::uint64_t value;
-	while (in >> name >> value)
-		if (name == field)
-			return value;
-	return 0;
-}
-
-struct Child {
-	std::string role;
-	pid_t pid = -1;
-	int control_fd = -1;   // the driver's end: a byte means "check now"
-	bool exited = false;
-	int status = 0;
-	bool killed_early = false;  // SIGKILL before the driver said "check"
-	std::map<std::string, std::uint64_t> results;
-	std::uint64_t events = 0;  // asks and purges it reported
-};
-
-template <typename Fn>
-Child spawn(const std::string& role, int report_fd, Fn body)
-{
-	int control[2];
-	if (::pipe2(control, O_CLOEXEC) != 0) {
-		std::perror("pipe2");
-		std::exit(1);
-	}
-	Child child;
-	child.role = role;
-	child.pid = ::fork();
-	if (child.pid < 0) {
-		std::perror("fork");
-		std::exit(1);
-	}
-	if (child.pid == 0) {
-		::close(control[1]);
-		g_report_fd = report_fd;
-		g_role = strdup(role.c_str());
-		::prctl(PR_SET_NAME, role.c_str());
-		::prctl(PR_SET_PDEATHSIG, SIGKILL);
-		body(control[0]);
-	}
-	::close(control[0]);
-	child.control_fd = control[1];
-	return child;
-}
-
-class Driver {
+class Driver final : public DriverBase {
 public:
-	explicit Driver(Options options) : o_(std::move(options)) {}
+	explicit Driver(Options options) : DriverBase("ramm-scenario"), o_(std::move(options)) {}
 	int run();
 
 private:
-	void print(std::uint64_t t, std::string_view who, std::string_view what);
-	void handle(std::string_view line);
-	void pump(int timeout_ms);
-	void reap();
-	Child* find(std::string_view role);
-	bool wait_ready(Child& child);
+	void print(std::uint64_t t, std::string_view who, std::string_view what) override;
+	void handle(std::string_view line) override;
+	void flush_asks() override;
 	void sample();
 
 	Options o_;
-	int report_rd_ = -1, report_wr_ = -1;
-	std::uint64_t t0_ = 0;
-	std::vector<Child> children_;
-	bool checking_ = false;
-	// Asks answered in one burst, shown as one line.
-	struct AskRun {
-		std::uint64_t first_ns = 0, last_ns = 0;
-		std::string role, source, tier;
-		std::uint64_t price = 0, asks = 0, asked = 0, released = 0;
-	};
-	std::optional<AskRun> asks_;
-	void flush_asks();
-	std::string partial_;
 	std::vector<std::pair<double, double>> free_mib_;  // (s, MiB) samples
 	std::uint64_t last_print_free_kib_ = 0;
 	double last_print_t_ = -10;
@@ -479,14 +301,6 @@ void Driver::print(std::uint64_t t, std::string_view who, std::string_view what)
 	std::fflush(stdout);
 }
 
-Child* Driver::find(std::string_view role)
-{
-	for (Child& c : children_)
-		if (c.role == role)
-			return &c;
-	return nullptr;
-}
-
 void Driver::flush_asks()
 {
 	if (!asks_)
@@ -495,11 +309,11 @@ void Driver::flush_asks()
 	const std::string what = a.source == "psi" ? "PSI event: shed" : "kernel asked for";
 	print(a.first_ns, a.role,
 	      a.asks == 1 ? fmt::format("{} {:.1f} MiB of {} (price {}): released {:.1f} MiB",
-					what, mib(a.asked), a.tier, a.price, mib(a.released))
+					what, mib(a.asked), a.tier, a.price, mib(a.given))
 			  : fmt::format("{} {:.1f} MiB of {} (price {}) in {} asks over {:.0f} ms: "
 					"released {:.1f} MiB",
 					what, mib(a.asked), a.tier, a.price, a.asks,
-					double(a.last_ns - a.first_ns) / 1e6, mib(a.released)));
+					double(a.last_ns - a.first_ns) / 1e6, mib(a.given)));
 	asks_.reset();
 }
 
@@ -514,26 +328,14 @@ void Driver::handle(std::string_view line)
 		in >> t >> role >> source >> tier >> price >> asked >> released;
 		if (Child* c = find(role))
 			c->events++;
-		// One line per run of asks of the same tier less than 100 ms apart.
-		if (asks_ && (asks_->role != role || asks_->tier != tier ||
-			      asks_->source != source || t > asks_->last_ns + 100000000u))
-			flush_asks();
-		if (!asks_)
-			asks_ = AskRun{t, t, role, source, tier, price, 0, 0, 0};
-		asks_->last_ns = t;
-		asks_->asks++;
-		asks_->asked += asked;
-		asks_->released += released;
+		note_ask(t, role, source, tier, price, asked, released);
 		return;
 	}
 	if (kind == "E") {
 		flush_asks();	// the timeline stays in order
 		std::uint64_t t;
 		in >> t >> role;
-		std::string text;
-		std::getline(in, text);
-		if (!text.empty() && text.front() == ' ')
-			text.erase(0, 1);
+		const std::string text = event_text(in);
 		if (Child* c = find(role); c && text.starts_with("kernel"))
 			c->events++;
 		print(t, role, text);
@@ -549,47 +351,6 @@ void Driver::handle(std::string_view line)
 			c->results.try_emplace(key, value);
 		else
 			c->results[key] += value;
-	}
-}
-
-void Driver::pump(int timeout_ms)
-{
-	pollfd pfd = {report_rd_, POLLIN, 0};
-	if (::poll(&pfd, 1, timeout_ms) <= 0) {
-		if (asks_ && now_ns() > asks_->last_ns + 100000000u)
-			flush_asks();
-		return;
-	}
-	char buf[4096];
-	const ssize_t n = ::read(report_rd_, buf, sizeof(buf));
-	if (n <= 0)
-		return;
-	partial_.append(buf, std::size_t(n));
-	std::size_t nl;
-	while ((nl = partial_.find('\n')) != std::string::npos) {
-		handle(std::string_view(partial_).substr(0, nl));
-		partial_.erase(0, nl + 1);
-	}
-}
-
-void Driver::reap()
-{
-	for (Child& c : children_) {
-		if (c.exited)
-			continue;
-		int status;
-		if (::waitpid(c.pid, &status, WNOHANG) == c.pid) {
-			c.exited = true;
-			c.status = status;
-			c.killed_early = !checking_ && WIFSIGNALED(status) &&
-					 WTERMSIG(status) == SIGKILL;
-			if (WIFSIGNALED(status))
-				print(now_ns(), c.role,
-				      fmt::format("was killed by signal {} ({})",
-						  WTERMSIG(status),
-						  WTERMSIG(status) == SIGKILL
-							  ? "the OOM killer" : strsignal(WTERMSIG(status))));
-		}
 	}
 }
 
@@ -609,31 +370,10 @@ void Driver::sample()
 	}
 }
 
-bool Driver::wait_ready(Child& child)
-{
-	const std::uint64_t deadline = now_ns() + 60ull * 1000000000u;
-	while (!child.results.contains("ready")) {
-		pump(100);
-		reap();
-		if (child.exited || now_ns() > deadline) {
-			fmt::print(stderr, "ramm-scenario: {} did not start\n", child.role);
-			return false;
-		}
-	}
-	return true;
-}
-
 int Driver::run()
 {
-	int report[2];
-	if (::pipe2(report, O_CLOEXEC) != 0) {
-		std::perror("pipe2");
+	if (!open_report())
 		return 1;
-	}
-	report_rd_ = report[0];
-	report_wr_ = report[1];
-	g_report_fd = report_wr_;
-	t0_ = now_ns();
 	const std::uint64_t oom_before = vmstat("oom_kill");
 	const std::size_t available_at_start = meminfo_bytes("MemAvailable");
 
@@ -688,27 +428,9 @@ int Driver::run()
 	}
 
 	// Everyone still alive checks its data.
-	checking_ = true;
-	for (Child& c : children_)
-		if (!c.exited && ::write(c.control_fd, "c", 1) != 1)
-			::kill(c.pid, SIGKILL);
-	const std::uint64_t check_deadline = now_ns() + 60ull * 1000000000u;
-	while (std::any_of(children_.begin(), children_.end(), [](const Child& c) { return !c.exited; })) {
-		pump(100);
-		reap();
-		if (now_ns() > check_deadline)
-			for (Child& c : children_)
-				if (!c.exited)
-					::kill(c.pid, SIGKILL);
-	}
+	check_all();
 	pump(0);
-	while (true) {	// whatever is still in the pipe
-		pollfd pfd = {report_rd_, POLLIN, 0};
-		if (::poll(&pfd, 1, 0) <= 0)
-			break;
-		pump(0);
-	}
-	flush_asks();
+	drain();
 
 	// --- the outcome ---
 	// /proc/vmstat counts OOM kills only with CONFIG_VM_EVENT_COUNTERS;
@@ -720,23 +442,21 @@ int Driver::run()
 	Child& cache = children_[0];
 	Child& keeper = children_[1];
 	Child& plain = children_[2];
-	auto killed = [](const Child& c) { return WIFSIGNALED(c.status); };
-	auto res = [](Child& c, const char* key) -> std::uint64_t {
-		auto it = c.results.find(key);
-		return it == c.results.end() ? 0 : it->second;
-	};
 
 	// Bytes of each price class, and how many were lost.  A killed
 	// process lost everything it held.
 	const std::uint64_t cold_total = o_.cache / 4 * 3 / page_size * page_size;
 	const std::uint64_t warm_total = o_.cache / 4 / page_size * page_size;
 	const std::uint64_t valuable_total = o_.keeper / page_size * page_size;
-	const std::uint64_t cold_lost = killed(cache) ? cold_total : cold_total - res(cache, "cold_intact");
-	const std::uint64_t warm_lost = killed(cache) ? warm_total : warm_total - res(cache, "warm_intact");
-	const std::uint64_t valuable_lost = killed(keeper) ? valuable_total
-					    : valuable_total - res(keeper, "valuable_intact");
+	const std::uint64_t cold_lost = cache.killed() ? cold_total
+					: cold_total - cache.value("cold_intact");
+	const std::uint64_t warm_lost = cache.killed() ? warm_total
+					: warm_total - cache.value("warm_intact");
+	const std::uint64_t valuable_lost = keeper.killed() ? valuable_total
+					    : valuable_total - keeper.value("valuable_intact");
 	const std::uint64_t plain_total = o_.plain / page_size * page_size;
-	const std::uint64_t plain_lost = killed(plain) ? plain_total : plain_total - res(plain, "plain_intact");
+	const std::uint64_t plain_lost = plain.killed() ? plain_total
+					 : plain_total - plain.value("plain_intact");
 
 	// The offline optimum gives up the same number of priced bytes,
 	// cheapest first.
@@ -759,20 +479,21 @@ int Driver::run()
 	const double accuracy = evicted ? double(overlap) / double(evicted) : 1.0;
 	const double value_ratio = value_opt > 0 ? value_kept / value_opt : 1.0;
 
-	const bool hog_ok = hog_child->results.contains("satisfied_ns") && !killed(*hog_child);
+	const bool hog_ok = hog_child->results.contains("satisfied_ns") && !hog_child->killed();
 	const double hog_s = hog_ok ? double(hog_child->results["satisfied_ns"]) / 1e9 : -1;
 	unsigned disturbed = 0;
 	for (Child* c : {&cache, &keeper, &plain})
-		disturbed += killed(*c) || c->events > 0 ||
-			     (c == &plain && plain_lost > 0) || (c == &keeper && res(keeper, "asked"));
+		disturbed += c->killed() || c->events > 0 ||
+			     (c == &plain && plain_lost > 0) || (c == &keeper && keeper.value("asked"));
 	// From the hog's start to the first notice the cache acted on.
-	const std::uint64_t first = res(cache, "first_notice_ns");
-	const std::uint64_t hog_t0 = res(*hog_child, "start_ns") ? res(*hog_child, "start_ns") : hog_start;
+	const std::uint64_t first = cache.value("first_notice_ns");
+	const std::uint64_t hog_t0 = hog_child->value("start_ns") ? hog_child->value("start_ns")
+								   : hog_start;
 	const double notice_ms = first > hog_t0 ? double(first - hog_t0) / 1e6 : -1;
 
 	std::string killed_names;
 	for (const Child& c : children_)
-		if (killed(c))
+		if (c.killed())
 			killed_names += (killed_names.empty() ? "" : ",") + c.role;
 
 	if (!o_.quiet) {
@@ -806,9 +527,9 @@ int Driver::run()
 			   variant_name(v), o_.cache, o_.keeper, o_.plain, hog, oom_kills,
 			   killed_names, valuable_lost, cold_lost, warm_lost, plain_lost,
 			   hog_ok, hog_s, timed_out, disturbed, accuracy, value_ratio,
-			   notice_ms, res(cache, "release_samples"),
-			   double(res(cache, "release_p50_ns")) / 1e6,
-			   double(res(cache, "release_p99_ns")) / 1e6, samples);
+			   notice_ms, cache.value("release_samples"),
+			   double(cache.value("release_p50_ns")) / 1e6,
+			   double(cache.value("release_p99_ns")) / 1e6, samples);
 		std::fclose(f);
 	}
 	return 0;
