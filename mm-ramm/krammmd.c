@@ -563,7 +563,7 @@ u64 ramm_ask_pages(u64 resident, u64 outstanding, long shortfall)
  * square of the number of ranges.  Once it has spent pass_budget_ms asking
  * (machine-wide and for the cgroups together), a pass stops asking
  * (delivering still runs), and the next pass goes on from the range where
- * it stopped (ramm_ask_resume).
+ * it stopped (ramm_resume_after).
  */
 static u64 ramm_pass_end;	/* when the current pass must stop asking */
 static bool ramm_pass_cut;	/* and whether it has */
@@ -613,42 +613,64 @@ static u64 ramm_ask_one(struct ramm_candidate *c, long shortfall,
 }
 
 /*
- * Where the next machine-wide asking goes on from: the last range tried
- * by a pass that ran out of budget, or RAMM_KEY_MIN when the last pass
- * got through.  Starting every pass from the cheapest range would spend
- * each pass's budget on the same ranges that cannot give (owners whose
- * queues are full, pages on nodes that are not short) and never reach
- * those that can.
+ * Where the next asking goes on from: the last range tried by a pass that
+ * ran out of budget while asking for ramm_resume_memcg (NULL: for the
+ * machine), or RAMM_KEY_MIN once asking there got through.  Starting every
+ * pass from the cheapest range would spend each pass's budget on the same
+ * ranges that cannot give (owners whose queues are full, pages on nodes
+ * that are not short) and never reach those that can.  One cursor is
+ * enough: a pass asks for nothing after its budget runs out, so at most
+ * one asking per pass is cut.  The cgroup is only compared, never
+ * dereferenced; should its memory become another cgroup's, that one
+ * merely starts from a later range and wraps.
  */
-static struct ramm_key ramm_ask_resume = RAMM_KEY_MIN;
+static struct mem_cgroup *ramm_resume_memcg;
+static struct ramm_key ramm_resume_after = RAMM_KEY_MIN;
+
+/* Asking for @memcg (NULL: the machine) has nothing left to go on with. */
+static void ramm_resume_reset(struct mem_cgroup *memcg)
+{
+	if (memcg == ramm_resume_memcg)
+		ramm_resume_after = RAMM_KEY_MIN;
+}
 
 /*
  * Ask the cheapest ranges of participants in @memcg (NULL: all) for
  * @shortfall pages of memory on @nodes (NULL: anywhere); returns the pages
- * asked.  Machine-wide, a pass goes on from where the last one ran out of
- * budget, and then once more from the cheapest range up to there.
+ * asked.  After a pass that ran out of budget asking for the same @memcg,
+ * it goes on from where that one stopped, and then once more from the
+ * cheapest range up to there.
  */
 static u64 ramm_ask(struct mem_cgroup *memcg, long shortfall, bool escalate,
 		    const nodemask_t *nodes, u64 now)
 {
 	const struct ramm_key first = RAMM_KEY_MIN;
-	struct ramm_key start = memcg ? first : ramm_ask_resume;
-	struct ramm_key after = start;
+	struct ramm_key start, after;
 	struct ramm_candidate c;
 	bool above_reserve, wrapped = false;
 	u64 asked = 0, pages;
+
+	/* Cut already: leave the cursor to the asking that was. */
+	if (!ramm_pass_budget_left())
+		return 0;
+	start = memcg == ramm_resume_memcg ? ramm_resume_after : first;
+	after = start;
 
 	/* Page cache that reclaim can drop is cheaper than valuable memory. */
 	above_reserve = escalate && ramm_file_pages(memcg) < shortfall;
 
 	while (shortfall > 0 && !kthread_should_stop()) {
 		if (!ramm_pass_budget_left()) {
-			if (!memcg)
-				ramm_ask_resume = after;
+			ramm_resume_memcg = memcg;
+			ramm_resume_after = after;
 			return asked;
 		}
+		/*
+		 * Once wrapped, up to and with the range the cut pass tried
+		 * last: the shortfall may have grown since.
+		 */
 		if (!ramm_next_candidate(memcg, &after, above_reserve, &c) ||
-		    (wrapped && !ramm_key_before(&c.key, &start))) {
+		    (wrapped && ramm_key_before(&start, &c.key))) {
 			if (wrapped || !ramm_key_before(&first, &start))
 				break;
 			wrapped = true;
@@ -662,8 +684,7 @@ static u64 ramm_ask(struct mem_cgroup *memcg, long shortfall, bool escalate,
 		/* Each search walks every participant's priced VMAs. */
 		cond_resched();
 	}
-	if (!memcg)
-		ramm_ask_resume = first;
+	ramm_resume_reset(memcg);
 	return asked;
 }
 
@@ -747,6 +768,8 @@ static void ramm_balance_memcgs(u64 now)
 			if (shortfall > 0)
 				ramm_ask(w.memcg, shortfall, w.escalate, NULL,
 					 now);
+			else
+				ramm_resume_reset(w.memcg);
 		}
 		css_put(&w.memcg->css);
 	}
@@ -798,7 +821,7 @@ static long ramm_balance(void)
 					 num_node_state(N_MEMORY) > 1 ?
 					 &ramm_short_nodes : NULL, now);
 		else
-			ramm_ask_resume = RAMM_KEY_MIN;
+			ramm_resume_reset(NULL);
 		trace_ramm_pass(shortfall, &ramm_short_nodes, outstanding,
 				asked, pressure, escalate);
 	}

@@ -424,6 +424,85 @@ TEST_F_TIMEOUT(limits, krammmd_cpu_per_pass_bounded, 90)
 	ASSERT_GE(35 * 1000000ULL, per_pass);
 }
 
+/*
+ * A pass that ran out of budget is followed by one that goes on from where
+ * it stopped.  "cheap" holds many one-page ranges, all priced below
+ * "dear"'s one range, and a queue of one that it never reads: after its
+ * first ask, each of its ranges is searched for and found unaskable.  Were
+ * every pass to start again from the cheapest range, each would spend its
+ * budget (1 ms here) on cheap's ranges and none would reach dear's.  Both
+ * are in a cgroup kept over memory.high by cheap, so that the cgroup's
+ * reclaim calls for passes and its participants are asked.
+ */
+TEST_F_TIMEOUT(limits, cut_pass_goes_on, 120)
+{
+	const __u64 dear_price = 5000;	/* above all of cheap's */
+	pid_t cheap, dear;
+	char how[32];
+	__u64 cut0;
+	int st;
+
+	LIMITS_START();
+	ASSERT_EQ(0, ramm_sysfs_write("queue_len", "1\n"));
+	ASSERT_EQ(0, ramm_sysfs_write("pass_budget_ms", "1\n"));
+	ASSERT_EQ(0, bh_cgroup_make(CG, 4 << 20, false)) {
+		TH_LOG("cgroup2 with the memory controller: %s",
+		       strerror(errno));
+	}
+	cut0 = bh_counter("passes_over_budget");
+	dear = spawn_unprivileged(CG);
+	ASSERT_LE(0, dear);
+	if (!dear) {
+		__u64 end = ramm_now_ns() + 90 * 1000000000ULL, tag = 2;
+		size_t len = 64 * page_size;
+		struct ramm_request rec;
+		char *p;
+
+		if (ramm_register(0, 0))
+			_exit(BH_FAIL(1));
+		p = mmap_priced(NULL, len, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, dear_price, 0);
+		if (p == MAP_FAILED)
+			_exit(BH_FAIL(2));
+		/* Kept resident, so that there is something to ask for. */
+		while (ramm_now_ns() < end) {
+			bh_touch(p, len, tag++);
+			if (ramm_get_requests(&rec, sizeof(rec)) == 1 &&
+			    rec.reason == RAMM_REASON_ASK &&
+			    rec.start == (unsigned long)p)
+				_exit(0);
+			ramm_sleep_ms(5);
+		}
+		_exit(BH_FAIL(3));
+	}
+	cheap = spawn_unprivileged(CG);
+	ASSERT_LE(0, cheap);
+	if (!cheap) {
+		__u64 end = ramm_now_ns() + 100 * 1000000000ULL, tag = 2;
+		size_t n = 1000;
+		char *p;
+
+		if (ramm_register(0, 0))
+			_exit(BH_FAIL(11));
+		p = bh_map_ranges(n, 100, 0);
+		if (!p)
+			_exit(BH_FAIL(12));
+		while (ramm_now_ns() < end)
+			bh_touch(p, n * page_size, tag++);
+		_exit(0);
+	}
+	st = bh_wait(dear, 100000);
+	kill(cheap, SIGKILL);
+	waitpid(cheap, NULL, 0);
+	ASSERT_TRUE(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+		TH_LOG("dear: %s", bh_how(st, how, sizeof(how)));
+	}
+	TH_LOG("%llu passes cut short before dear was asked",
+	       (unsigned long long)(bh_counter("passes_over_budget") - cut0));
+	/* The ask reached dear only through passes that were cut. */
+	ASSERT_LT(cut0 + 1, bh_counter("passes_over_budget"));
+}
+
 int ramm_harness_main(int argc, char **argv);
 
 #define main ramm_harness_main
