@@ -379,31 +379,45 @@ def bench(in_dir, out_dir, machine, command):
         groups = {}
         for r in lat:
             key = (r.get("start", "roomy"), r.get("above_kib"))
-            g = groups.setdefault(key, {"ramm_ms": [], "psi_ms": [], "detect_ms": []})
-            g["ramm_ms"] += r["ramm_ms"]
-            g["psi_ms"] += r["psi_ms"]
-            g["detect_ms"] += r.get("ramm_after_detection_ms", [])
-        result["latency"] = {"psi_trigger": lat[0]["psi_trigger"], "starts": []}
+            g = groups.setdefault(key, {"ramm_ms": [], "psi_ms": [], "detect_ms": [],
+                                        "void": 0})
+            # A round in which krammmd saw the shortfall before the burst
+            # began measures nothing: left out, and counted.
+            early = r.get("early", [False] * len(r["ramm_ms"]))
+            keep = [i for i, e in enumerate(early) if not e]
+            g["void"] += len(early) - len(keep)
+            g["ramm_ms"] += [r["ramm_ms"][i] for i in keep]
+            g["psi_ms"] += [r["psi_ms"][i] for i in keep]
+            g["detect_ms"] += [r.get("ramm_after_detection_ms", [None] * len(early))[i]
+                               for i in keep]
+        result["latency"] = {"psi_trigger": lat[0]["psi_trigger"], "starts": {}}
         rows = []
         for (start, above), g in groups.items():
             n = len(g["ramm_ms"])
-            summary = {"start": start, "above_kib": above, "rounds": n}
+            summary = {"start": start, "above_kib": above, "rounds": n,
+                       "void_rounds": g["void"]}
             for name in ("ramm_ms", "psi_ms", "detect_ms"):
                 summary[name] = latency_summary(g[name])
-            # A channel that never fired in a burst counts as later than
-            # any that did: the ratio is of medians over all bursts.
-            r_med, p_med = summary["ramm_ms"]["median"], summary["psi_ms"]["median"]
-            summary["psi_over_ramm"] = (p_med / r_med if r_med and p_med is not None
-                                        and math.isfinite(p_med) else p_med)
-            result["latency"]["starts"].append(summary)
+            # Where PSI fired: its median, and by how much RAMM was sooner
+            # in those same bursts.
+            both = [(p, r) for p, r in zip(g["psi_ms"], g["ramm_ms"])
+                    if p is not None and r]
+            summary["psi_fired_median_ms"] = (statistics.median(p for p, _ in both)
+                                              if both else None)
+            summary["psi_over_ramm_median"] = (statistics.median(p / r for p, r in both)
+                                               if both else None)
+            key = start if start == "roomy" else f"{start}_{above}"
+            result["latency"]["starts"][key] = summary
             where = ("idle machine" if start == "roomy"
                      else f"{above} KiB above krammmd's mark")
+            if g["void"]:
+                where += f" ({g['void']} more void)"
             cell = lambda s, spec: (f"{s['fired']}/{n}", latency_cell(s["median"], spec),
                                     latency_cell(s["p99"], spec))
-            ratio = summary["psi_over_ramm"]
+            ratio = summary["psi_over_ramm_median"]
             rows.append([where, *cell(summary["ramm_ms"], ".1f"), *cell(summary["psi_ms"], ".1f"),
-                         "–" if ratio is None else
-                         ("PSI never" if not math.isfinite(ratio) else f"{ratio:.0f}×"),
+                         latency_cell(summary["psi_fired_median_ms"], ".1f"),
+                         "–" if ratio is None else f"{ratio:.{0 if ratio >= 10 else 1}f}×",
                          latency_cell(summary["detect_ms"]["median"], ".2f"),
                          latency_cell(summary["detect_ms"]["p99"], ".2f")])
         md += ["## 2. Notification latency", "",
@@ -415,9 +429,12 @@ def bench(in_dir, out_dir, machine, command):
                "the bursts in which the channel woke at all (until 2 s after the OOM killer "
                "ended the burst); medians and p99 count a burst in which it never woke as "
                "later than any other (\"never\" if that decides it).  With 20 bursts, p99 is "
-               "the worst.", "",
+               "the worst.  A burst is void, and left out, when krammmd saw the shortfall "
+               "before it began (free memory drifted below the mark after the filler "
+               "stopped).", "",
                markdown_table(["burst starts on", "RAMM fired", "RAMM median", "RAMM p99",
-                               "PSI fired", "PSI median", "PSI p99", "PSI ÷ RAMM (medians)",
+                               "PSI fired", "PSI median", "PSI p99", "PSI median where it fired",
+                               "PSI ÷ RAMM in those bursts (median)",
                                "RAMM from detection, median", "p99"], rows),
                "", "On the idle machine most of both is the burst using up free memory under "
                "TCG.  From a tight start RAMM's time is the burst allocating the distance to "

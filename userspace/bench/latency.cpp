@@ -24,8 +24,10 @@
 // The JSON holds every round's two latencies in milliseconds (null: that
 // channel never woke within the round), for RAMM also the time from the
 // kernel's detection of the shortfall (the record's detected_ns) to the
-// wake-up, and whether krammmd was woken ahead of kswapd (its wakes_ahead
-// counter moved) or only by pressure.
+// wake-up, whether krammmd was woken ahead of kswapd (its wakes_ahead
+// counter moved) or only by pressure, and whether the round is void
+// ("early": krammmd saw the shortfall before the burst began, when free
+// memory drifted below the mark after the filler stopped).
 
 #include <ramm/ramm.hpp>
 
@@ -216,16 +218,10 @@ int main(int argc, char** argv)
 	std::atomic<std::uint64_t>* started = &shared[0];
 	std::atomic<std::uint64_t>* filled = &shared[1];
 	std::vector<std::optional<double>> ramm_ms, psi_ms, detect_ms;
-	std::vector<bool> woken_ahead;
+	std::vector<bool> woken_ahead, early_rounds;
 
 	for (unsigned round = 0; round < rounds; round++) {
 		fill_noise(range->data(), range_len, round + 1);
-		pid_t filler = -1;
-		if (tight) {
-			filler = fill_to(krammmd_mark_bytes() + above_kib * 1024ull, filled);
-			while (filler > 0 && !filled->load())
-				::usleep(10000);
-		}
 		::sleep(1);	// let PSI's averages and the market calm down
 		// Drain what a previous round left.
 		ramm_request rec[16];
@@ -234,6 +230,15 @@ int main(int argc, char** argv)
 		pollfd drain = {psi_fd, POLLPRI, 0};
 		while (::poll(&drain, 1, 0) > 0 && (drain.revents & POLLPRI))
 			::usleep(500000);
+		// Filled last, so that free memory has little time to drift
+		// below the mark before the burst (filling stalls nothing: it
+		// stops above every mark).
+		pid_t filler = -1;
+		if (tight) {
+			filler = fill_to(krammmd_mark_bytes() + above_kib * 1024ull, filled);
+			while (filler > 0 && !filled->load())
+				::usleep(1000);
+		}
 
 		started->store(0);
 		// More than RAMM can find: reclaim must stall (what PSI sees)
@@ -246,6 +251,7 @@ int main(int argc, char** argv)
 			burst(started, bytes);
 		}
 		std::optional<double> ramm_wake, psi_wake, detected;
+		bool early = false;
 		const std::uint64_t deadline = now_ns() + 20ull * 1000000000u;
 		std::uint64_t burst_over = 0;	// its end, plus 2 s for PSI
 		while ((!ramm_wake || !psi_wake) && now_ns() < deadline &&
@@ -257,22 +263,29 @@ int main(int argc, char** argv)
 				continue;
 			const std::uint64_t t = now_ns();
 			const std::uint64_t t0 = started->load();
-			if ((pfds[0].revents & POLLIN) && !ramm_wake) {
-				ramm_wake = double(t - t0) / 1e6;
-				woken_ahead.push_back(read_number("/sys/kernel/mm/ramm/wakes_ahead") !=
-						      wakes_ahead);
-			}
 			if (pfds[0].revents & POLLIN) {
+				const ssize_t n = ::read(ramm_fd, rec, sizeof(rec));
+				const std::uint64_t seen =
+					n >= ssize_t(sizeof(rec[0])) ? rec[0].detected_ns : 0;
+				// Krammmd saw the shortfall before the burst began:
+				// free memory drifted below the mark after the filler
+				// stopped.  The round says nothing of latency.
+				if (!ramm_wake && (t0 == 0 || (seen && seen < t0)))
+					early = true;
+				if (!ramm_wake && !early) {
+					ramm_wake = double(t - t0) / 1e6;
+					woken_ahead.push_back(read_number("/sys/kernel/mm/ramm/wakes_ahead") !=
+							      wakes_ahead);
+					if (seen)
+						detected = double(t - seen) / 1e6;
+				}
 				// Answer like a participant: give back what is asked.
-				ssize_t n = ::read(ramm_fd, rec, sizeof(rec));
-				if (n >= ssize_t(sizeof(rec[0])) && !detected && rec[0].detected_ns)
-					detected = double(t - rec[0].detected_ns) / 1e6;
 				for (ssize_t i = 0; i < n / ssize_t(sizeof(rec[0])); i++)
 					if (rec[i].reason == RAMM_REASON_ASK)
 						::madvise(range->data(), std::min<std::size_t>(rec[i].amount, range_len),
 							  MADV_DONTNEED);
 			}
-			if ((pfds[1].revents & POLLPRI) && !psi_wake)
+			if ((pfds[1].revents & POLLPRI) && !psi_wake && t0 != 0)
 				psi_wake = double(t - t0) / 1e6;
 		}
 		if (burst_over == 0) {
@@ -288,6 +301,12 @@ int main(int argc, char** argv)
 		ramm_ms.push_back(ramm_wake);
 		psi_ms.push_back(psi_wake);
 		detect_ms.push_back(detected);
+		early_rounds.push_back(early);
+		if (early) {
+			fmt::print("round {} ({} start): krammmd saw the shortfall before the burst "
+				   "began; not counted\n", round + 1, start);
+			continue;
+		}
 		fmt::print("round {} ({} start): burst of {} MiB; RAMM woke after {} ms ({} ms after "
 			   "the kernel saw the shortfall, {}), PSI after {} ms\n",
 			   round + 1, start, bytes / MiB, ms_or_null(ramm_wake), ms_or_null(detected),
@@ -296,20 +315,21 @@ int main(int argc, char** argv)
 	}
 
 	if (!json.empty()) {
-		std::string r, p, d, a;
+		std::string r, p, d, a, e;
 		for (std::size_t i = 0; i < ramm_ms.size(); i++) {
 			r += (i ? "," : "") + ms_or_null(ramm_ms[i]);
 			p += (i ? "," : "") + ms_or_null(psi_ms[i]);
 			d += (i ? "," : "") + ms_or_null(detect_ms[i]);
 			a += (i ? "," : "") + std::string(woken_ahead[i] ? "true" : "false");
+			e += (i ? "," : "") + std::string(early_rounds[i] ? "true" : "false");
 		}
 		std::ofstream out(json);
 		const std::string above = tight ? std::to_string(above_kib) : "null";
 		out << fmt::format("{{\"kind\":\"latency\",\"start\":\"{}\",\"above_kib\":{},"
 				   "\"psi_trigger\":\"{}\","
 				   "\"ramm_ms\":[{}],\"psi_ms\":[{}],\"ramm_after_detection_ms\":[{}],"
-				   "\"ramm_woken_ahead\":[{}]}}\n",
-				   start, above, trigger, r, p, d, a);
+				   "\"ramm_woken_ahead\":[{}],\"early\":[{}]}}\n",
+				   start, above, trigger, r, p, d, a, e);
 		if (!out) {
 			fmt::print(stderr, "ramm-latency: cannot write {}\n", json);
 			return 1;
