@@ -78,12 +78,17 @@ static unsigned long ramm_wake_flags;
  * Free pages below which an allocation that may reclaim wakes krammmd
  * (ramm_page_allocated()), or 0 while no such wake is wanted.  Each pass
  * re-arms it (ramm_rearm_ahead()) when free memory is above the mark, or
- * when the pass asked (more may be askable by the time answers come); a
- * pass that found nothing to ask leaves the next wake to kswapd's
- * watermarks and to the deadlines, so that a market with nothing to give
- * does not spin.
+ * when the pass asked (more may be askable by the time answers come).  A
+ * pass that found nothing to ask, with free memory below the mark, leaves
+ * it at 0, so that a market with nothing to give does not spin, and sets
+ * ramm_rearm_above to the mark instead: the first allocation that finds
+ * free memory back at the mark arms it again (__ramm_free_at_mark()).
+ * Without that, the wake stayed off after such an episode until kswapd
+ * or a deadline ran a pass, and the next burst was first heard at the
+ * low watermark.
  */
 unsigned long ramm_wake_below;
+unsigned long ramm_rearm_above;
 
 /**
  * ramm_wake_krammmd - ask for a pass of krammmd
@@ -115,6 +120,14 @@ void __ramm_free_below_target(void)
 	/* One wake per arming: the pass decides whether to arm again. */
 	if (ramm_market_open() && xchg(&ramm_wake_below, 0))
 		ramm_wake_krammmd(RAMM_WAKE_AHEAD);
+}
+
+void __ramm_free_at_mark(void)
+{
+	unsigned long mark = xchg(&ramm_rearm_above, 0);
+
+	if (mark)
+		WRITE_ONCE(ramm_wake_below, mark);
 }
 
 /*
@@ -360,6 +373,7 @@ static long ramm_ahead_mark(u64 outstanding)
  */
 void ramm_arm_ahead(void)
 {
+	WRITE_ONCE(ramm_rearm_above, 0);
 	WRITE_ONCE(ramm_wake_below, max(ramm_ahead_mark(0), 0L));
 }
 
@@ -369,10 +383,14 @@ static void ramm_rearm_ahead(u64 outstanding, bool asked)
 	long below = ramm_ahead_mark(outstanding);
 
 	if (below > 0 &&
-	    (asked || global_zone_page_state(NR_FREE_PAGES) >= below))
+	    (asked || global_zone_page_state(NR_FREE_PAGES) >= below)) {
+		WRITE_ONCE(ramm_rearm_above, 0);
 		WRITE_ONCE(ramm_wake_below, below);
-	else
+	} else {
+		/* Off until free memory is back at the mark. */
 		WRITE_ONCE(ramm_wake_below, 0);
+		WRITE_ONCE(ramm_rearm_above, max(below, 0L));
+	}
 }
 
 /*

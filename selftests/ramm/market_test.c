@@ -1363,6 +1363,93 @@ static int tracefs_write(const char *name, const char *text)
 }
 
 /*
+ * krammmd's wake ahead of kswapd, in bytes of free memory: the populated
+ * zones' high watermarks plus three quarters of the headroom share of RAM,
+ * as ramm_ahead_mark() computes it with nothing asked for.
+ */
+static __u64 ahead_mark_bytes(void)
+{
+	unsigned long long n, zone_high = 0, high = 0;
+	__u64 permille = 0, headroom;
+	char word[64];
+	FILE *f = fopen("/proc/zoneinfo", "r");
+
+	if (!f)
+		return 0;
+	while (fscanf(f, "%63s", word) == 1) {
+		/* "high" alone is the watermark; per-CPU lists print "high:". */
+		if (!strcmp(word, "high") && fscanf(f, "%llu", &n) == 1)
+			zone_high = n;
+		else if (!strcmp(word, "present") && fscanf(f, "%llu", &n) == 1 &&
+			 n)
+			high += zone_high;
+	}
+	fclose(f);
+	ramm_sysfs_read("headroom_permille", &permille);
+	headroom = mk_meminfo("MemTotal") / page_size / 1000 * permille;
+	return (high + headroom - headroom / 4) * page_size;
+}
+
+/*
+ * The wake ahead of kswapd comes back after an episode in which the market
+ * had nothing to give.  Hog A takes free memory well below krammmd's mark
+ * while the only participant has nothing resident: the pass that wakes
+ * asks nothing and, so as not to spin, turns the wake off.  Once A has let
+ * go, hog B takes free memory below the mark again, though not down to
+ * kswapd's low watermark: krammmd must be woken ahead again.  It was not,
+ * until the allocator learned to turn the wake back on when free memory
+ * is at the mark again; a burst after such an episode was first heard
+ * at the low watermark.
+ */
+TEST_F_TIMEOUT(market, ahead_wake_comes_back, TIMEOUT_S)
+{
+	struct mk_hog_spec h = {
+		.step = MK_MIB, .max_ms = 60000, .hold = true,
+	};
+	__u64 mark, free, ahead[3];
+	struct mk_hog_report hr;
+	struct mk_child *hog;
+	unsigned int i;
+	char *range;
+
+	if (ramm_skip(_metadata, &self->env))
+		return;
+	/* Room between the mark and the low watermark for both hogs. */
+	ASSERT_EQ(0, ramm_sysfs_write("headroom_permille", "200\n"));
+	range = mmap_priced(NULL, 8 * MK_MIB, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, 10, DISCARDABLE);
+	ASSERT_NE(MAP_FAILED, range);
+	ASSERT_EQ(0, ramm_register(0, 0));
+	mark = ahead_mark_bytes();
+	ASSERT_LT(mark + 32 * MK_MIB, mk_meminfo("MemFree")) {
+		TH_LOG("mark %llu MiB: too little free memory for the test",
+		       (unsigned long long)(mark / MK_MIB));
+	}
+	ASSERT_EQ(0, ramm_sysfs_read("wakes_ahead", &ahead[0]));
+	/* A: 16 MiB below the mark, then B: 8 MiB below it. */
+	for (i = 1; i <= 2; i++) {
+		free = mk_meminfo("MemFree");
+		h.target = mk_page_align(free - (mark - (24 - 8 * i) * MK_MIB));
+		hog = mk_hog_start(&self->kids, &h, 0);
+		ASSERT_NE(NULL, hog);
+		ASSERT_EQ(0, mk_hog_wait(hog, &hr, h.max_ms + 30000));
+		ASSERT_EQ(MK_HOG_TARGET, hr.why);
+		ramm_sleep_ms(200);	/* for the pass it woke */
+		ASSERT_EQ(0, ramm_sysfs_read("wakes_ahead", &ahead[i]));
+		mk_hog_release(hog, 30000);
+	}
+	ramm_unregister();
+	munmap(range, 8 * MK_MIB);
+	TH_LOG("mark %llu MiB; wakes ahead: %llu while A fell below it, %llu while B did",
+	       (unsigned long long)(mark / MK_MIB),
+	       (unsigned long long)(ahead[1] - ahead[0]),
+	       (unsigned long long)(ahead[2] - ahead[1]));
+	ASSERT_LT(ahead[1], ahead[2]) {
+		TH_LOG("B's fall below the mark did not wake krammmd ahead");
+	}
+}
+
+/*
  * The five tracepoints of TRACE_SYSTEM ramm fire in a booted kernel:
  * ramm_pass (krammmd's passes), ramm_request and ramm_response (an ask,
  * and the verdict on it), ramm_purge (the ignored discardable range is

@@ -39,7 +39,9 @@ void __ramm_fork(struct signal_struct *sig);
 void __ramm_mm_exit(struct mm_struct *mm);
 void __ramm_wakeup_kswapd(void);
 void __ramm_free_below_target(void);
+void __ramm_free_at_mark(void);
 extern unsigned long ramm_wake_below;
+extern unsigned long ramm_rearm_above;
 unsigned long __ramm_direct_reclaim(struct zonelist *zonelist,
 				    nodemask_t *nodemask, gfp_t gfp_mask,
 				    int order, unsigned long nr_to_reclaim,
@@ -126,17 +128,27 @@ static inline void ramm_wakeup_kswapd(void)
 }
 
 /*
- * get_page_from_freelist(): an allocation that may reclaim has taken free
- * memory below krammmd's target (the zones' high watermarks plus the
- * headroom), which is well above the low watermark that wakes kswapd.
- * Waking krammmd here lets owners answer before a burst reaches it.
+ * get_page_from_freelist(): after an allocation that may reclaim, wake
+ * krammmd if free memory is below its mark (near the zones' high
+ * watermarks plus the headroom), which is well above the low watermark
+ * that wakes kswapd: owners can then answer before a burst reaches it.
+ * Once a pass has turned that wake off (nothing left to ask), arm it
+ * again when free memory is back at the mark.
  */
 static inline void ramm_page_allocated(gfp_t gfp_mask)
 {
-	if (static_branch_unlikely(&ramm_in_use) &&
-	    (gfp_mask & __GFP_DIRECT_RECLAIM) &&
-	    global_zone_page_state(NR_FREE_PAGES) < READ_ONCE(ramm_wake_below))
+	unsigned long free;
+
+	if (!static_branch_unlikely(&ramm_in_use) ||
+	    !(gfp_mask & __GFP_DIRECT_RECLAIM))
+		return;
+	free = global_zone_page_state(NR_FREE_PAGES);
+	if (free < READ_ONCE(ramm_wake_below))
 		__ramm_free_below_target();
+	else if (unlikely(READ_ONCE(ramm_rearm_above)) &&
+		 free >= READ_ONCE(ramm_rearm_above))
+		/* back at the mark after a pass turned the wake off */
+		__ramm_free_at_mark();
 }
 
 /**
