@@ -449,7 +449,7 @@ static nodemask_t ramm_short_nodes;
 static long ramm_shortfall(bool pressure, u64 outstanding, nodemask_t *nodes)
 {
 	unsigned int permille = READ_ONCE(ramm_tun.headroom_permille);
-	long shortfall;
+	long shortfall = 0;
 	int nid;
 
 	nodes_clear(*nodes);
