@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 //
-// What the demo and benchmark programs share: a clock, /proc/meminfo, and
-// memory filled with data no page could be deduplicated or compressed from.
+// What the demo and benchmark programs share: a clock, /proc/meminfo, RAMM's
+// sysfs values, and memory filled with data no page could be deduplicated or
+// compressed from.
 
 #ifndef RAMM_BENCH_SUPPORT_HPP
 #define RAMM_BENCH_SUPPORT_HPP
+
+#include <ramm/market.hpp>
 
 #include <time.h>
 
@@ -38,6 +41,16 @@ inline std::uint64_t meminfo_bytes(std::string_view field)
 			return kib * 1024;
 	}
 	return 0;
+}
+
+// A counter or tunable of /sys/kernel/mm/ramm ("wakes", "headroom_permille");
+// 0 if it cannot be read.  One file, not read_market()'s whole directory:
+// ramm-latency reads it the moment it is woken.
+inline std::uint64_t market_value(std::string_view name)
+{
+	std::uint64_t value = 0;
+	std::ifstream(std::string(ramm::default_market_sysfs_dir) + "/" + std::string(name)) >> value;
+	return value;
 }
 
 // Fills len bytes (a multiple of 8) with xorshift noise from seed.

@@ -85,14 +85,6 @@ void set_oom_score_adj(int adj)
 	std::ofstream("/proc/self/oom_score_adj") << adj;
 }
 
-// A number in a file (/sys/kernel/mm/ramm/...); 0 if unreadable.
-std::uint64_t read_number(const char* path)
-{
-	std::uint64_t n = 0;
-	std::ifstream(path) >> n;
-	return n;
-}
-
 // krammmd's ahead mark in bytes, computed as ramm_ahead_mark() in
 // mm/ramm/krammmd.c does with nothing asked for: the populated zones' high
 // watermarks plus three quarters of the headroom share of RAM.  Free memory
@@ -111,7 +103,7 @@ std::uint64_t krammmd_mark_bytes()
 			high_pages += zone_high;
 	}
 	const std::uint64_t headroom = meminfo_bytes("MemTotal") / page / 1000 *
-				       read_number("/sys/kernel/mm/ramm/headroom_permille");
+				       market_value("headroom_permille");
 	return (high_pages + headroom - headroom / 4) * page;
 }
 
@@ -244,7 +236,7 @@ int main(int argc, char** argv)
 		// More than RAMM can find: reclaim must stall (what PSI sees)
 		// and the OOM killer ends the burst if nothing else does.
 		const std::size_t bytes = meminfo_bytes("MemAvailable") + 2 * range_len;
-		const std::uint64_t wakes_ahead = read_number("/sys/kernel/mm/ramm/wakes_ahead");
+		const std::uint64_t wakes_ahead = market_value("wakes_ahead");
 		const pid_t child = ::fork();
 		if (child == 0) {
 			set_oom_score_adj(1000);
@@ -274,7 +266,7 @@ int main(int argc, char** argv)
 					early = true;
 				if (!ramm_wake && !early) {
 					ramm_wake = double(t - t0) / 1e6;
-					woken_ahead.push_back(read_number("/sys/kernel/mm/ramm/wakes_ahead") !=
+					woken_ahead.push_back(market_value("wakes_ahead") !=
 							      wakes_ahead);
 					if (seen)
 						detected = double(t - seen) / 1e6;

@@ -43,18 +43,6 @@ namespace {
 
 using namespace ramm::bench;
 
-// One of /sys/kernel/mm/ramm's counters; 0 if it cannot be read.
-std::uint64_t sysfs_counter(std::string_view name)
-{
-	const auto market = ramm::read_market();
-	if (!market)
-		return 0;
-	for (const auto& [counter, value] : market->counters)
-		if (counter == name)
-			return value;
-	return 0;
-}
-
 bool register_participant()
 {
 	const ramm_register reg{0, 0};
@@ -168,8 +156,8 @@ int main(int argc, char** argv)
 	std::memset(bait->data(), 1, bait_len);
 	const int fd = ::prctl(PR_RAMM, PR_RAMM_GET_FD, static_cast<unsigned long>(O_NONBLOCK), 0UL, 0UL);
 
-	const std::uint64_t sel0 = sysfs_counter("selections");
-	const std::uint64_t ns0 = sysfs_counter("select_ns");
+	const std::uint64_t sel0 = market_value("selections");
+	const std::uint64_t ns0 = market_value("select_ns");
 	const std::size_t hog_bytes = meminfo_bytes("MemAvailable") + bait_len / 2;
 	const pid_t hog_pid = ::fork();
 	if (hog_pid == 0)
@@ -179,7 +167,7 @@ int main(int argc, char** argv)
 	const std::uint64_t deadline = now_ns() + 20ull * 1000000000u;
 	unsigned asks = 0;
 	fmt::print("hog of {} MiB started; {} MiB available\n", hog_bytes / MiB, meminfo_bytes("MemAvailable") / MiB);
-	while (now_ns() < deadline && (asks < 4 || sysfs_counter("selections") - sel0 < 8)) {
+	while (now_ns() < deadline && (asks < 4 || market_value("selections") - sel0 < 8)) {
 		pollfd pfd = {fd, POLLIN, 0};
 		if (::poll(&pfd, 1, 100) <= 0)
 			continue;
@@ -193,9 +181,9 @@ int main(int argc, char** argv)
 				  MADV_DONTNEED);
 		}
 	}
-	fmt::print("{} MiB available, {} wakes\n", meminfo_bytes("MemAvailable") / MiB, sysfs_counter("wakes"));
-	const std::uint64_t selections = sysfs_counter("selections") - sel0;
-	const std::uint64_t select_ns = sysfs_counter("select_ns") - ns0;
+	fmt::print("{} MiB available, {} wakes\n", meminfo_bytes("MemAvailable") / MiB, market_value("wakes"));
+	const std::uint64_t selections = market_value("selections") - sel0;
+	const std::uint64_t select_ns = market_value("select_ns") - ns0;
 	::kill(hog_pid, SIGKILL);
 	for (pid_t pid : children)
 		::kill(pid, SIGKILL);
