@@ -370,6 +370,22 @@ TEST_F_TIMEOUT(limits, signals_at_most_one_pending, 90)
 }
 
 /*
+ * The scene of the pass-budget tests: a queue of one per participant,
+ * pass_budget_ms @budget_ms, and the cgroup CG kept at 4 MiB by
+ * memory.high, whose reclaim calls for passes.
+ */
+static void budget_scene(struct __test_metadata *_metadata,
+			 const char *budget_ms)
+{
+	ASSERT_EQ(0, ramm_sysfs_write("queue_len", "1\n"));
+	ASSERT_EQ(0, ramm_sysfs_write("pass_budget_ms", budget_ms));
+	ASSERT_EQ(0, bh_cgroup_make(CG, 4 << 20, false)) {
+		TH_LOG("cgroup2 with the memory controller: %s",
+		       strerror(errno));
+	}
+}
+
+/*
  * A pass of krammmd stops asking after pass_budget_ms (set here to 5 ms,
  * half the default, so that the test follows the tunable).  The worst case
  * for it: many one-page ranges and a queue of one, so that every range
@@ -385,12 +401,7 @@ TEST_F_TIMEOUT(limits, krammmd_cpu_per_pass_bounded, 90)
 	LIMITS_START();
 	kd = bh_find_kthread("krammmd");
 	ASSERT_LT(0, kd);
-	ASSERT_EQ(0, ramm_sysfs_write("queue_len", "1\n"));
-	ASSERT_EQ(0, ramm_sysfs_write("pass_budget_ms", "5\n"));
-	ASSERT_EQ(0, bh_cgroup_make(CG, 4 << 20, false)) {
-		TH_LOG("cgroup2 with the memory controller: %s",
-		       strerror(errno));
-	}
+	budget_scene(_metadata, "5\n");
 	cut0 = bh_counter("passes_over_budget");
 	pid = spawn_unprivileged(CG);
 	ASSERT_LE(0, pid);
@@ -443,12 +454,7 @@ TEST_F_TIMEOUT(limits, cut_pass_goes_on, 120)
 	int st;
 
 	LIMITS_START();
-	ASSERT_EQ(0, ramm_sysfs_write("queue_len", "1\n"));
-	ASSERT_EQ(0, ramm_sysfs_write("pass_budget_ms", "1\n"));
-	ASSERT_EQ(0, bh_cgroup_make(CG, 4 << 20, false)) {
-		TH_LOG("cgroup2 with the memory controller: %s",
-		       strerror(errno));
-	}
+	budget_scene(_metadata, "1\n");
 	cut0 = bh_counter("passes_over_budget");
 	dear = spawn_unprivileged(CG);
 	ASSERT_LE(0, dear);
