@@ -38,7 +38,8 @@ x86_64)
 	qemu=(qemu-system-x86_64)
 	# tsc=reliable: TCG's virtual CPUs fail the kernel's TSC
 	# synchronization check, and the fallback clocksource (jiffies)
-	# would make every time the guest measures a multiple of 4 ms.
+	# would make every time the guest measures a multiple of 4 ms
+	# (tsc_early_khz, below, is the other half).
 	append="console=ttyS0 tsc=reliable";;
 arm64)
 	kernel=${RAMM_KERNEL_IMAGE:-$BUILD/Image-arm64}
@@ -98,6 +99,22 @@ kvm_works() {
 # single-threaded too, untested with MTTCG, and one host core stays free
 # for the builds beside it.
 if kvm_works; then accel=(-enable-kvm -cpu host); else accel=(-accel tcg,thread=single); fi
+
+# Under TCG the guest's TSC is the host's: give the guest its rate, which it
+# has no timer to calibrate against (scripts/tsc-khz.c says why).  Not under
+# -icount, where the TSC counts instructions and calibration is exact.
+host_tsc_khz() {
+	local tool=$BUILD/tools/tsc-khz src=$RAMM_TOP/scripts/tsc-khz.c
+	if [[ ! -x $tool || $src -nt $tool ]]; then
+		mkdir -p "$BUILD/tools"
+		cc -O2 -o "$tool" "$src" || die "cannot build $tool"
+	fi
+	"$tool"
+}
+if [[ $RAMM_ARCH == x86_64 && $(uname -m) == x86_64 && ${accel[0]} != -enable-kvm &&
+      ${RAMM_QEMU_ARGS:-} != *-icount* ]]; then
+	append="$append tsc_early_khz=$(host_tsc_khz)"
+fi
 
 # A person at the console: no timeout, the terminal is the serial line
 # (Ctrl-A X quits QEMU).
