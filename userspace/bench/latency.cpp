@@ -172,6 +172,16 @@ int main(int argc, char** argv)
 		return 1;
 	}
 
+	// A clock that ticks in jiffies would round every latency to the
+	// 4 ms tick: no result at all is better than that one.
+	std::string clock;
+	std::ifstream("/sys/devices/system/clocksource/clocksource0/current_clocksource") >> clock;
+	if (clock.find("jiffies") != std::string::npos) {
+		fmt::print(stderr, "ramm-latency: the clocksource is {}, which counts in timer ticks; "
+			   "boot with a TSC rate (tsc_early_khz=) or a timer to calibrate it\n", clock);
+		return 1;
+	}
+
 	const std::size_t range_len = 32 * MiB;
 	auto range = ramm::PricedMapping::create(range_len, 10, ramm::Flags::discardable);
 	if (!range) {
