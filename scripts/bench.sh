@@ -8,7 +8,8 @@
 #   1b. the host taking memory back with a virtio balloon (scripts/balloon.py
 #      beside ramm-balloon in the guest), stock and RAMM, once each
 #   2. notification latency, RAMM's fd against a PSI trigger, same boot,
-#      from an idle machine and from tight starts near krammmd's mark
+#      from an idle machine and from tight starts near krammmd's mark,
+#      under -icount (one CPU)
 #   3. mmap/munmap, page fault and fork on both kernels under -icount, and
 #      the hook sites in the RAMM vmlinux
 #   4. krammmd's selection cost against 1k..100k priced ranges
@@ -19,8 +20,9 @@
 # seconds, written to build/out/bench-smoke/ instead; its numbers mean
 # nothing and are not kept.
 #
-# RAMM_BENCH_ONLY=balloon: only 1b (and the builds), reported to
-# build/out/bench-balloon/ so that bench/results.md keeps a whole run.
+# RAMM_BENCH_ONLY=balloon or latency: only 1b or 2 (and the builds),
+# reported to build/out/bench-ONLY/ so that bench/results.md keeps a whole
+# run.
 . "$(dirname "$0")/lib.sh"
 
 S=$RAMM_TOP/scripts
@@ -51,15 +53,20 @@ fi
 only=${RAMM_BENCH_ONLY:-}
 case $only in
 "") ;;
-balloon) ((!smoke)) || die "RAMM_BENCH_ONLY and RAMM_BENCH_SMOKE do not go together"
-	results=$BUILD/out/bench-balloon;;
-*) die "RAMM_BENCH_ONLY=$only: only 'balloon' can run alone";;
+balloon|latency)
+	((!smoke)) || die "RAMM_BENCH_ONLY and RAMM_BENCH_SMOKE do not go together"
+	results=$BUILD/out/bench-$only;;
+*) die "RAMM_BENCH_ONLY=$only: only 'balloon' or 'latency' can run alone";;
 esac
 raw=$BUILD/out/bench-raw
 rm -rf "$raw"
 mkdir -p "$raw" "$results"
 
-if [[ -z $only ]]; then RAMM_STEPS=16; else RAMM_STEPS=8; fi
+case $only in
+"") RAMM_STEPS=16;;
+balloon) RAMM_STEPS=8;;
+latency) RAMM_STEPS=7;;
+esac
 step "dependencies (Debian packages)" "$S/deps.sh"
 step "kernel source: extract 6.1, apply patches/series" "$S/source.sh"
 step "kernel build (x86_64, RAMM, no debugging)" "$S/kernel.sh" release
@@ -98,8 +105,8 @@ machine="$(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 
 $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), host kernel $(uname -r); \
 guests under QEMU TCG"
 command="make bench"
-if [[ $only == balloon ]]; then
-	command="RAMM_BENCH_ONLY=balloon scripts/bench.sh"
+if [[ -n $only ]]; then
+	command="RAMM_BENCH_ONLY=$only scripts/bench.sh"
 elif ((smoke)); then
 	machine+=" (smoke run)"
 	command="RAMM_BENCH_SMOKE=1 scripts/bench.sh"
@@ -108,8 +115,23 @@ report() {
 	python3 "$S/bench/report.py" bench "$raw" "$results" --machine "$machine" \
 		--command "$command" >"$LOGS/bench-report.log"
 }
-if [[ $only == balloon ]]; then
-	balloon_steps
+# Under -icount the guest's clock counts instructions (1 ns each): the
+# burst's page faults take what they cost in instructions, not what
+# emulating them costs on this host, and a run repeats.  Under plain TCG
+# the same bursts gave PSI/RAMM ratios that moved 2x from run to run.
+latency_steps() {
+	local s start above cmds=()
+	for s in "${latency_starts[@]}"; do
+		read -r start above <<<"$s"
+		cmds+=("ramm-latency --rounds $rounds --start $start${above:+ --above $above} \
+--json /tmp/out/latency-$start${above:+-$above}.json")
+	done
+	RAMM_ICOUNT=1 RAMM_MEM=$mem \
+		step "2. notification latency (-icount; ${#latency_starts[@]} starts x $rounds bursts)" \
+		guest release latency "${cmds[@]}"
+}
+if [[ -n $only ]]; then
+	${only}_steps
 	step "report: $results/results.md" report
 	echo
 	cat "$results/results.md"
@@ -124,14 +146,7 @@ RAMM_MEM=$mem step "1. outcome on RAMM (x $repeats)" \
 	guest release outcome-ramm "${ramm_runs[@]}"
 balloon_steps
 
-latency_cmds=()
-for s in "${latency_starts[@]}"; do
-	read -r start above <<<"$s"
-	latency_cmds+=("ramm-latency --rounds $rounds --start $start${above:+ --above $above} \
---json /tmp/out/latency-$start${above:+-$above}.json")
-done
-RAMM_MEM=$mem step "2. notification latency (${#latency_starts[@]} starts x $rounds bursts)" \
-	guest release latency "${latency_cmds[@]}"
+latency_steps
 
 micro="ramm-micro --scale $micro_scale --json /tmp/out/micro.json"
 # Each kernel runs the set twice: the second run of a boot differs from the
