@@ -506,7 +506,9 @@ def bench(in_dir, out_dir, machine, command):
         md += ["## 4. Scale: choosing the range to ask", "",
                "P participants hold N one-page priced ranges between them; a bait range is "
                "the cheapest, and a burst makes krammmd ask.  `select_ns / selections` from "
-               "`/sys/kernel/mm/ramm/` (`userspace/bench/scale.cpp`).  Each search walks "
+               "`/sys/kernel/mm/ramm/` (`userspace/bench/scale.cpp`), in a guest under "
+               "`-icount` (one CPU), so a search's time is the instructions it executes.  "
+               "Each search walks "
                "every participant's list of priced VMAs: cost grows linearly with priced "
                "ranges.  Rows with unpriced VMAs add that many one-page unpriced mappings "
                "to the same processes: a search must not visit them, so the cost should "
