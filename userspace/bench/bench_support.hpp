@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 //
-// What the demo and benchmark programs share: a clock, /proc/meminfo, RAMM's
-// sysfs values, and memory filled with data no page could be deduplicated or
-// compressed from.
+// What the demo and benchmark programs share: a clock, /proc/meminfo and
+// /proc/vmstat, RAMM's sysfs values, and memory filled with data no page
+// could be deduplicated or compressed from.
 
 #ifndef RAMM_BENCH_SUPPORT_HPP
 #define RAMM_BENCH_SUPPORT_HPP
@@ -40,6 +40,18 @@ inline std::uint64_t meminfo_bytes(std::string_view field)
 		if (name.size() == field.size() + 1 && name.starts_with(field))
 			return kib * 1024;
 	}
+	return 0;
+}
+
+// A /proc/vmstat counter ("oom_kill"); 0 if absent.
+inline std::uint64_t vmstat(std::string_view field)
+{
+	std::ifstream in("/proc/vmstat");
+	std::string name;
+	std::uint64_t value;
+	while (in >> name >> value)
+		if (name == field)
+			return value;
 	return 0;
 }
 

@@ -169,18 +169,6 @@ inline std::size_t drop_from_top(Tier& tier, std::size_t amount)
 
 // --- the driver's side ---------------------------------------------------------
 
-// A /proc/vmstat counter ("oom_kill"); 0 if absent.
-inline std::uint64_t vmstat(std::string_view field)
-{
-	std::ifstream in("/proc/vmstat");
-	std::string name;
-	std::uint64_t value;
-	while (in >> name >> value)
-		if (name == field)
-			return value;
-	return 0;
-}
-
 struct Child {
 	std::string role;
 	pid_t pid = -1;
