@@ -10,6 +10,9 @@
 #   2. notification latency, RAMM's fd against a PSI trigger, same boot,
 #      from an idle machine and from tight starts near krammmd's mark,
 #      under -icount (one CPU)
+#   2b. who is asked: participants' ranges at prices dealt at random, and
+#      the share of asked pages no dearer than the cheapest range left
+#      unasked
 #   3. mmap/munmap, page fault and fork on both kernels under -icount, and
 #      the hook sites in the RAMM vmlinux
 #   4. krammmd's selection cost against 1k..100k priced ranges, under
@@ -34,6 +37,8 @@ if ((smoke)); then
 	scale_cases=("1000 10" "1000 10 10000")
 	# "start [KiB above krammmd's mark]"
 	latency_starts=("roomy" "tight 1024")
+	# ramm-order's arguments, one run each
+	order_runs=("--procs 4 --ranges 8 --range-mib 1")
 	# About 106 MiB are available once the caches and keeper hold their
 	# data: the caches must give about 30 MiB of their 64.
 	balloon_mem=256M balloon_take=128M
@@ -46,6 +51,9 @@ else
 	scale_cases=("1000 10" "10000 10" "100000 10" "1000 100" "10000 100" "100000 100"
 		"1000 10 100000")
 	latency_starts=("roomy" "tight 4096" "tight 1024" "tight 256")
+	order_runs=("--seed 1" "--seed 2" "--seed 3"
+		"--procs 10 --ranges 10 --range-mib 1 --seed 1"
+		"--procs 10 --ranges 10 --range-mib 1 --seed 2")
 	# ramm-balloon's defaults are issue 8's sizes: 2 caches of 125 MiB,
 	# 60 MiB preserved, then a 32 MiB allocation; the host takes 200 MiB.
 	balloon_mem=512M balloon_take=200M balloon_args=
@@ -64,7 +72,7 @@ rm -rf "$raw"
 mkdir -p "$raw" "$results"
 
 case $only in
-"") RAMM_STEPS=16;;
+"") RAMM_STEPS=17;;
 balloon) RAMM_STEPS=8;;
 latency) RAMM_STEPS=7;;
 esac
@@ -148,6 +156,12 @@ RAMM_MEM=$mem step "1. outcome on RAMM (x $repeats)" \
 balloon_steps
 
 latency_steps
+order_cmds=()
+for a in "${order_runs[@]}"; do
+	order_cmds+=("ramm-order $a --json /tmp/out/order-${#order_cmds[@]}.json")
+done
+RAMM_ICOUNT=1 RAMM_MEM=$mem step "2b. who is asked first (-icount; ${#order_runs[@]} runs)" \
+	guest release order "${order_cmds[@]}"
 
 micro="ramm-micro --scale $micro_scale --json /tmp/out/micro.json"
 # Each kernel runs the set twice: the second run of a boot differs from the

@@ -10,8 +10,8 @@
       every IN_DIR/*.jsonl and IN_DIR/*.txt into OUT_DIR/results.md,
       OUT_DIR/results.json and OUT_DIR/*.png (gnuplot)
 
-Each JSON line has a "kind": scenario, balloon, latency, micro, scale or
-alloc (see the programs in userspace/demo and userspace/bench), or
+Each JSON line has a "kind": scenario, balloon, latency, order, micro,
+scale or alloc (see the programs in userspace/demo and userspace/bench), or
 balloon-host (scripts/balloon.py: what QEMU's query-balloon saw).  Nothing here judges a
 number: the tables say what was measured, including where RAMM loses.
 """
@@ -458,6 +458,31 @@ def bench(in_dir, out_dir, machine, command):
                "less the burst's time to the mark.  PSI's cannot be shorter than its 10 ms of "
                "stall, which begins only when free memory reaches kswapd's low watermark; "
                "a burst may be OOM-killed before it stalls that long.", ""]
+
+    # 2b. who is asked first
+    order = [r for r in records if r.get("kind") == "order"]
+    if order:
+        result["order"] = order
+        rows = [[f"{r['procs']} × {r['ranges']} × {r['range_mib']} MiB", r["seed"],
+                 f"{r['asked_bytes'] / MIB:.1f} MiB", r["ranges_asked"],
+                 r["dearest_asked_price"],
+                 "none" if r["cheapest_unasked_price"] is None else r["cheapest_unasked_price"],
+                 f"**{r['share_no_dearer']:.4f}**",
+                 "yes" if r["hog_ok"] else "no", r["oom_kills"]] for r in order]
+        md += ["## 2b. Who is asked: cheapest first, across processes", "",
+               "P participants each hold R discardable ranges; the P × R prices (100, 110, "
+               "...) are distinct and dealt out at random (seed), so the cheapest ranges are "
+               "spread over every participant.  Each answers every ask at once.  An unpriced "
+               "hog takes what is available plus a quarter of the priced memory "
+               "(`userspace/bench/order.cpp`, under `-icount`).  Each participant reports the "
+               "asks it received, range by range; the share is of the pages asked for, those "
+               "from ranges no dearer than the cheapest range never asked (issue 4's measure; "
+               "its goal is at least 0.99).  More is asked than the hog's excess: krammmd "
+               "restores its headroom too.", "",
+               markdown_table(["participants × ranges × size", "seed", "asked for",
+                               "ranges asked", "dearest asked", "cheapest unasked",
+                               "share no dearer", "hog got its memory", "OOM kills"], rows),
+               ""]
 
     # 3. cost for everyone else
     micro = {r["label"]: r for r in records if r.get("kind") == "micro"}
