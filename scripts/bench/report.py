@@ -463,6 +463,10 @@ def bench(in_dir, out_dir, machine, command):
     order = [r for r in records if r.get("kind") == "order"]
     if order:
         result["order"] = order
+        result["order_summary"] = {
+            "runs": len(order),
+            "min_share_no_dearer": min(r["share_no_dearer"] for r in order),
+            "oom_kills": sum(r["oom_kills"] for r in order)}
         rows = [[f"{r['procs']} × {r['ranges']} × {r['range_mib']} MiB", r["seed"],
                  f"{r['asked_bytes'] / MIB:.1f} MiB", r["ranges_asked"],
                  r["dearest_asked_price"],
