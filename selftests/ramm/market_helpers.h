@@ -361,22 +361,43 @@ static inline void mk_kill_all(struct mk_kids *k)
 }
 
 /*
- * The fixture setup of a market scenario, once RAMM is there: save the
- * tunables for mk_scenario_teardown(), read deadline_ms into @deadline_ms
- * (100 if it cannot be read) and turn swap off (@swap_dev, as
- * mk_swap_off()).
+ * The fixture setup of any test that starts children, once RAMM is there:
+ * save the tunables for mk_children_teardown().
+ */
+static inline void mk_children_setup(struct ramm_tunables_saved *saved)
+{
+	ramm_tunables_save(saved);
+	/* Writes to a dead child must fail, not kill the test. */
+	signal(SIGPIPE, SIG_IGN);
+	/* The OOM killer must pick a child, never the test. */
+	mk_set_oom_adj(-1000);
+}
+
+/*
+ * The fixture teardown: kill what is left of @kids and put back the
+ * tunables mk_children_setup() saved (if it ran: @env).
+ */
+static inline void mk_children_teardown(const struct ramm_env *env,
+					struct mk_kids *kids,
+					const struct ramm_tunables_saved *saved)
+{
+	mk_kill_all(kids);
+	if (env->version > 0)
+		ramm_tunables_restore(saved);
+}
+
+/*
+ * The fixture setup of a market scenario: mk_children_setup(), then read
+ * deadline_ms into @deadline_ms (100 if it cannot be read) and turn swap
+ * off (@swap_dev, as mk_swap_off()).
  */
 static inline void mk_scenario_setup(struct ramm_tunables_saved *saved,
 				     __u64 *deadline_ms,
 				     char swap_dev[MK_SWAP_DEV_LEN])
 {
-	ramm_tunables_save(saved);
+	mk_children_setup(saved);
 	if (ramm_sysfs_read("deadline_ms", deadline_ms))
 		*deadline_ms = 100;
-	/* Writes to a dead child must fail, not kill the test. */
-	signal(SIGPIPE, SIG_IGN);
-	/* The OOM killer must pick a child, never the test. */
-	mk_set_oom_adj(-1000);
 	/*
 	 * No swap during the scenarios: with zram swap and incompressible
 	 * data, reclaim "progresses" by compressing pages into as much RAM
@@ -389,19 +410,14 @@ static inline void mk_scenario_setup(struct ramm_tunables_saved *saved,
 	mk_swap_off(swap_dev);
 }
 
-/*
- * The fixture teardown: kill what is left of @kids, turn swap back on and
- * put back the tunables mk_scenario_setup() saved (if it ran: @env).
- */
+/* Its teardown: mk_children_teardown(), then swap back on. */
 static inline void mk_scenario_teardown(const struct ramm_env *env,
 					struct mk_kids *kids,
 					const char swap_dev[MK_SWAP_DEV_LEN],
 					const struct ramm_tunables_saved *saved)
 {
-	mk_kill_all(kids);
+	mk_children_teardown(env, kids, saved);
 	mk_swap_on(swap_dev);
-	if (env->version > 0)
-		ramm_tunables_restore(saved);
 }
 
 static inline bool mk_killed(const struct mk_child *c)

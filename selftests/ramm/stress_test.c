@@ -585,18 +585,13 @@ FIXTURE(stress) {
 FIXTURE_SETUP(stress)
 {
 	ramm_env_probe(&self->env);
-	if (self->env.version <= 0)
-		return;
-	ramm_tunables_save(&self->saved);
-	signal(SIGPIPE, SIG_IGN);
-	mk_set_oom_adj(-1000);
+	if (self->env.version > 0)
+		mk_children_setup(&self->saved);
 }
 
 FIXTURE_TEARDOWN(stress)
 {
-	mk_kill_all(&self->kids);
-	if (self->env.version > 0)
-		ramm_tunables_restore(&self->saved);
+	mk_children_teardown(&self->env, &self->kids, &self->saved);
 }
 
 TEST_F_TIMEOUT(stress, churn, 600)
