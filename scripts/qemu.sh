@@ -102,18 +102,27 @@ if kvm_works; then accel=(-enable-kvm -cpu host); else accel=(-accel tcg,thread=
 
 # Under TCG the guest's TSC is the host's: give the guest its rate, which it
 # has no timer to calibrate against (scripts/tsc-khz.c says why).  Not under
-# -icount, where the TSC counts instructions and calibration is exact.
+# -icount, where the TSC counts instructions and calibration is exact.  The
+# rate is measured once per host boot (0.6 s), as the KVM probe is cached.
 host_tsc_khz() {
 	local tool=$BUILD/tools/tsc-khz src=$RAMM_TOP/scripts/tsc-khz.c
+	local cache=$BUILD/tsc-khz.$(cat /proc/sys/kernel/random/boot_id)
 	if [[ ! -x $tool || $src -nt $tool ]]; then
 		mkdir -p "$BUILD/tools"
 		cc -O2 -o "$tool" "$src" || die "cannot build $tool"
+		rm -f "$BUILD"/tsc-khz.*
 	fi
-	"$tool"
+	if [[ ! -s $cache ]]; then
+		rm -f "$BUILD"/tsc-khz.*
+		"$tool" >"$cache.tmp" || die "cannot measure the host's TSC rate"
+		mv "$cache.tmp" "$cache"
+	fi
+	cat "$cache"
 }
 if [[ $RAMM_ARCH == x86_64 && $(uname -m) == x86_64 && ${accel[0]} != -enable-kvm &&
       ${RAMM_QEMU_ARGS:-} != *-icount* ]]; then
-	append="$append tsc_early_khz=$(host_tsc_khz)"
+	khz=$(host_tsc_khz) || exit 1
+	append="$append tsc_early_khz=$khz"
 fi
 
 # A person at the console: no timeout, the terminal is the serial line
